@@ -1,0 +1,58 @@
+"""The typer application object and the one place errors become exit codes.
+
+Each command lives in its own module of `planner.cli` and registers itself on `app`;
+commands parse options, make one library call and render.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+
+from planner.errors import PlannerError
+
+app = typer.Typer(
+    name="planner",
+    help=(
+        "Capacity planner and autoscaling simulator for model-serving web services "
+        "(Azure ML on AKS, Kubernetes HPA, Knative).\n\n"
+        "Start with `planner recommend --rps 20`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print `message` as one line on stderr and return the Exit to raise."""
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def handles_errors(func: F) -> F:
+    """Decorate a command so a PlannerError becomes a one-line message and exit code 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PlannerError as exc:
+            raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            typer.echo("Interrupted.", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def stdout_is_terminal() -> bool:
+    """True when stdout is an interactive terminal (progress bars only then)."""
+    return sys.stdout.isatty()
