@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+# Importing a command module registers its command(s) on `app`.
+from planner.cli import (  # noqa: F401  (imported for their registration side effect)
+    export,
+    loadtest,
+    recommend,
+    serve,
+    simulate,
+    sweep,
+)
 from planner.cli._app import app
-
-# Importing a command module registers its command on `app`.
-from planner.cli import recommend as _recommend  # noqa: F401  (registers `recommend`)
 
 __all__ = ["app", "main"]
 

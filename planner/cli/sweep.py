@@ -1,0 +1,5 @@
+"""`planner sweep` (placeholder until its work lands)."""
+
+from __future__ import annotations
+
+from planner.cli._app import app  # noqa: F401
