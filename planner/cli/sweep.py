@@ -1,5 +1,226 @@
-"""`planner sweep` (placeholder until its work lands)."""
+"""`planner sweep FILE`: a grid over scenario fields × seeds, in parallel, cached, with heatmaps."""
 
 from __future__ import annotations
 
-from planner.cli._app import app  # noqa: F401
+import json
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from planner.cli._app import app, handles_errors
+
+
+class OutputFormat(StrEnum):
+    """How the summary is printed."""
+
+    table = "table"
+    json = "json"
+
+
+@app.command()
+@handles_errors
+def sweep(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML with a `sweep:` block.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output directory [default: sweep-<scenario name>/]."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786)."),
+    ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option("--processes", min=1, help="Local worker processes [default: CPUs]."),
+    ] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Ignore cached results.")] = False,
+    plot: Annotated[
+        str | None,
+        typer.Option(
+            "--plot",
+            help="Two swept fields 'x,y' for the heatmaps [default: the first two].",
+        ),
+    ] = None,
+    cost_per_replica_hour: Annotated[
+        float | None,
+        typer.Option("--cost-per-replica-hour", min=0.0, help="Adds a cost column."),
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report.")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Summary as a table or JSON.")
+    ] = OutputFormat.table,
+) -> None:
+    """Run a grid of scenario variants over seeds; show which cells meet the SLO, cheapest first."""
+    from planner.errors import ScenarioError
+    from planner.scenario import load_scenario
+    from planner.sweep import cell_summary, run_sweep, swept_fields
+
+    scenario = load_scenario(file)
+    fields = swept_fields(scenario)
+    if not fields:
+        raise ScenarioError(f"{file}: no sweep: block (planner sweep needs dotted field -> values)")
+    axes = _plot_axes(plot, fields)
+    out_dir = out if out is not None else Path(f"sweep-{_slug(scenario.name)}")
+
+    df = run_sweep(scenario, out_dir=out_dir, scheduler=scheduler, processes=processes, fresh=fresh)
+    cells = cell_summary(df, scenario.slo)
+    cost_col = "cost" if cost_per_replica_hour is not None else "replica_hours"
+    if cost_per_replica_hour is not None:
+        cells["cost"] = cells["replica_hours"] * cost_per_replica_hour
+    cells.to_csv(out_dir / "cells.csv", index=False)
+    figures = _heatmaps(cells, axes, out_dir) if axes else []
+    try:
+        if html is not None:
+            _write_html(html, scenario.name, cells, figures)
+    finally:
+        _close(figures)
+    images = [out_dir / f"heatmap_{v}.png" for v in ("rate_503", cost_col)] if axes else []
+
+    ranked = cells.sort_values([cost_col, "cell"], kind="stable").reset_index(drop=True)
+    best = ranked[ranked["meets_slo"]].head(1)
+    counts = {"computed": int(df.attrs["computed"]), "cached": int(df.attrs["cached"])}
+    if output_format is OutputFormat.json:
+        payload = {
+            "scenario": scenario.name,
+            "out_dir": str(out_dir),
+            "tasks": counts,
+            "fields": fields,
+            "cells": _records(ranked),
+            "cheapest_passing": _records(best)[0] if len(best) else None,
+            "heatmaps": [str(p) for p in images],
+        }
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        _print_table(scenario.name, ranked, fields, cost_col, scenario.slo, counts, out_dir)
+
+
+def _plot_axes(plot: str | None, fields: list[str]) -> tuple[str, str] | None:
+    if plot is None:
+        return (fields[0], fields[1]) if len(fields) >= 2 else None
+    names = [name.strip() for name in plot.split(",")]
+    if len(names) != 2 or not all(names):
+        raise typer.BadParameter(f"expected two swept fields 'x,y': {plot!r}", param_hint="--plot")
+    for name in names:
+        if name not in fields:
+            raise typer.BadParameter(
+                f"{name!r} is not a swept field (swept: {', '.join(fields)})", param_hint="--plot"
+            )
+    if names[0] == names[1]:
+        raise typer.BadParameter(f"x and y must differ: {plot!r}", param_hint="--plot")
+    return names[0], names[1]
+
+
+def _heatmaps(cells: pd.DataFrame, axes: tuple[str, str], out_dir: Path) -> list[Any]:
+    """Heatmaps of mean 503 rate and of cost over two swept fields, saved as PNGs in out_dir.
+
+    Returns the open figures (for the HTML page); the caller closes them.
+    """
+    import matplotlib.pyplot as plt
+
+    from planner.report import plot_heatmap
+
+    x, y = axes
+    cost = "cost" if "cost" in cells.columns else "replica_hours"
+    # NOTE: other swept fields are averaged away; the table keeps every cell.
+    table = cells.groupby([x, y], as_index=False, sort=True)[["rate_503", cost]].mean()
+    figures = []
+    for value in ("rate_503", cost):
+        fig, ax = plt.subplots(figsize=(6.4, 4.8))
+        figures.append(fig)
+        plot_heatmap(table, x, y, value, ax=ax)
+        fig.savefig(out_dir / f"heatmap_{value}.png", dpi=100, bbox_inches="tight")
+    return figures
+
+
+def _write_html(path: Path, name: str, cells: pd.DataFrame, figures: list[Any]) -> None:
+    from planner.report import write_html
+
+    sections: list[tuple[str, Any]] = [("Cells", cells)]
+    if figures:
+        sections.append(("Heatmaps", figures))
+    write_html(path, title=f"planner sweep: {name}", sections=sections)
+
+
+def _print_table(
+    name: str,
+    ranked: pd.DataFrame,
+    fields: list[str],
+    cost_col: str,
+    slo: Any,
+    counts: dict[str, int],
+    out_dir: Path,
+) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"sweep {name}: {len(ranked)} cells, cheapest first",
+        caption=(
+            f"SLO: 503 rate ≤ {slo.max_rate_503:g}, p99 ≤ {slo.latency_p99_s:g} s "
+            "(95 % upper bounds across seeds)"
+        ),
+    )
+    for field in fields:
+        table.add_column(field)
+    for column in ("503 rate", "503 hi", "p99 s", "replica-h", *(["cost"] * (cost_col == "cost"))):
+        table.add_column(column, justify="right")
+    table.add_column("SLO")
+    best_found = False
+    for _, row in ranked.iterrows():
+        passed = bool(row["meets_slo"])
+        cells = [_fmt(row[f]) for f in fields]
+        cells += [f"{row['rate_503']:.4g}", f"{row['rate_503_hi']:.4g}"]
+        cells += [f"{row['latency_p99_s']:.3g}", f"{row['replica_hours']:.3g}"]
+        if cost_col == "cost":
+            cells.append(f"{row['cost']:.2f}")
+        style = None
+        if passed and not best_found:
+            best_found, style = True, "bold green"
+            cells.append("pass ← cheapest")
+        else:
+            cells.append("pass" if passed else "[red]fail[/red]")
+        table.add_row(*cells, style=style)
+    console = Console()
+    console.print(table)
+    if not best_found:
+        console.print("No cell meets the SLO.")
+    console.print(
+        f"{counts['computed']} tasks computed, {counts['cached']} cached; "
+        f"results in {out_dir}/results.parquet"
+    )
+
+
+def _close(figures: list[Any]) -> None:
+    import matplotlib.pyplot as plt
+
+    for fig in figures:
+        plt.close(fig)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for record in frame.to_dict(orient="records"):
+        out.append({str(k): _json_value(v) for k, v in record.items()})
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "scenario"

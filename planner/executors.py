@@ -1,0 +1,134 @@
+"""Where sweep tasks run: in this process, a local process pool, or a Dask cluster.
+
+Every backend runs the same top-level function, `run_task(scenario, seed) -> stats`, so a
+result does not depend on where it was computed (the simulator is deterministic per seed).
+`run_tasks` yields `(index, outcome)` pairs in completion order, where outcome is the stats
+dict or the exception the task raised; the caller decides what an error means. Stopping the
+iteration early (an error, Ctrl-C) cancels what has not started.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+from planner.errors import PlannerError
+
+if TYPE_CHECKING:
+    from planner.scenario import Scenario
+
+__all__ = ["Outcome", "Task", "default_processes", "run_task", "run_tasks"]
+
+Task = tuple["Scenario", int]  # (cell scenario, seed)
+Outcome = dict[str, float] | BaseException
+
+# NOTE: at most this many tasks are in flight per local worker, so an interrupted or failed
+# sweep leaves little work half-done and memory stays flat for big grids.
+_IN_FLIGHT_PER_WORKER = 4
+
+
+def run_task(scenario: Scenario, seed: int) -> dict[str, float]:
+    """Simulate one replication of one cell and return its summary stats (picklable, top level)."""
+    from planner.simulate import run_rep  # imported here: workers need only this module to start
+
+    return {name: float(value) for name, value in run_rep(scenario, seed).stats.items()}
+
+
+def default_processes() -> int:
+    """The default number of local worker processes: one per CPU."""
+    return os.cpu_count() or 1
+
+
+def run_tasks(
+    tasks: Sequence[Task], *, scheduler: Any = None, processes: int | None = None
+) -> Iterator[tuple[int, Outcome]]:
+    """Run `tasks` and yield `(index, stats or exception)` as each finishes.
+
+    Args:
+        tasks: (scenario, seed) pairs; the index yielded is the position in this sequence.
+        scheduler: None for local processes, a Dask scheduler address ("tcp://host:8786"),
+            or a `distributed.Client` (used as is, not closed).
+        processes: local worker processes (default: one per CPU); 1 runs in this process.
+
+    Raises:
+        PlannerError: the Dask scheduler cannot be reached, or `processes` < 1.
+    """
+    if not tasks:
+        return
+    if scheduler is not None:
+        yield from _run_dask(tasks, scheduler)
+        return
+    workers = default_processes() if processes is None else processes
+    if workers < 1:
+        raise PlannerError(f"processes must be >= 1: {workers}")
+    workers = min(workers, len(tasks))
+    if workers == 1:
+        yield from _run_serial(tasks)
+    else:
+        yield from _run_pool(tasks, workers)
+
+
+def _run_serial(tasks: Sequence[Task]) -> Iterator[tuple[int, Outcome]]:
+    for index, (scenario, seed) in enumerate(tasks):
+        try:
+            outcome: Outcome = run_task(scenario, seed)
+        except Exception as exc:
+            outcome = exc
+        yield index, outcome
+
+
+def _run_pool(tasks: Sequence[Task], workers: int) -> Iterator[tuple[int, Outcome]]:
+    # NOTE: "spawn", not fork: the parent may hold threads (a Dask client, a progress bar) and
+    # forking a threaded process can deadlock; workers start once and then take many tasks.
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pending: dict[Future[dict[str, float]], int] = {}
+    next_index = 0
+    try:
+        while next_index < len(tasks) or pending:
+            while next_index < len(tasks) and len(pending) < workers * _IN_FLIGHT_PER_WORKER:
+                scenario, seed = tasks[next_index]
+                pending[pool.submit(run_task, scenario, seed)] = next_index
+                next_index += 1
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                exc = future.exception()
+                yield index, (exc if exc is not None else future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_dask(tasks: Sequence[Task], scheduler: Any) -> Iterator[tuple[int, Outcome]]:
+    from distributed import Client, as_completed
+
+    own_client = not isinstance(scheduler, Client)
+    if own_client:
+        try:
+            client = Client(str(scheduler), timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise PlannerError(
+                f"--scheduler: cannot connect to the Dask scheduler at {scheduler}: {exc}"
+            ) from exc
+    else:
+        client = scheduler
+    scenarios = [scenario for scenario, _ in tasks]
+    seeds = [seed for _, seed in tasks]
+    # pure=False: every task runs even if two cells happen to be equal; results are cached by
+    # the caller, not by Dask.
+    futures = client.map(run_task, scenarios, seeds, pure=False)
+    index_of = {future.key: index for index, future in enumerate(futures)}
+    try:
+        for future in as_completed(futures):
+            index = index_of[future.key]
+            if future.status == "error":
+                yield index, future.exception()
+            else:
+                yield index, future.result()
+    finally:
+        client.cancel([future for future in futures if not future.done()])
+        if own_client:
+            client.close()

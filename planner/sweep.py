@@ -1,0 +1,365 @@
+"""Sweeps: a grid of overridden scenarios × seeds, run in parallel, cached, as one long frame.
+
+`grid(scenario)` expands the `sweep:` block (cartesian product, file order); `run_sweep` runs
+every (cell, seed) pair through `planner.simulate.run_rep` on local processes or a Dask
+cluster (see `planner.executors`) and returns one row per pair. Each row is keyed by
+`cache_key(cell_scenario, seed)`: a sha256 of the cell's canonical spec (without `name`,
+`sweep`, `seeds` and `slo`, which do not change a replication), the seed and
+`MODEL_VERSION`. Finished rows are appended to `out_dir/cache.jsonl` as they arrive, so an
+interrupted sweep resumes where it stopped, and a re-run with one changed field computes only
+the cells that changed. `cell_summary` reduces the rows to one per cell against an SLO.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from planner import __version__
+from planner.errors import PlannerError, ScenarioError
+from planner.executors import Outcome, run_tasks
+
+if TYPE_CHECKING:
+    from planner.scenario import Scenario, Slo
+
+__all__ = [
+    "CACHE_FILE",
+    "MODEL_VERSION",
+    "cache_key",
+    "cell_label",
+    "cell_scenarios",
+    "cell_summary",
+    "grid",
+    "run_sweep",
+    "swept_fields",
+]
+
+# Bump the suffix whenever the simulator's results change for the same scenario and seed:
+# every cached row becomes stale at once.
+MODEL_VERSION = f"planner-{__version__}/sim-1"
+CACHE_FILE = "cache.jsonl"
+# Spec keys that do not change one replication's stats, so changing them reuses the cache.
+_NOT_IN_KEY = ("name", "sweep", "seeds", "slo")
+
+
+def swept_fields(scenario: Scenario) -> list[str]:
+    """The dotted paths of the `sweep:` block, in file order."""
+    return [path for path, _ in scenario.sweep]
+
+
+def grid(scenario: Scenario) -> list[dict[str, Any]]:
+    """The cells of the sweep: cartesian product of its values, first field varying slowest.
+
+    Returns one dict per cell, dotted path → value; `[{}]` (one cell, the scenario itself)
+    when there is no `sweep:` block.
+    """
+    paths = swept_fields(scenario)
+    value_lists = [values for _, values in scenario.sweep]
+    return [dict(zip(paths, combo, strict=True)) for combo in itertools.product(*value_lists)]
+
+
+def cell_label(cell: Mapping[str, Any]) -> str:
+    """A cell in words: `deployment.min_replicas=4, deployment.target_utilization=0.6`."""
+    return ", ".join(f"{path}={_plain(value)}" for path, value in cell.items()) or "(no overrides)"
+
+
+def cell_scenarios(scenario: Scenario, cells: Iterable[Mapping[str, Any]]) -> list[Scenario]:
+    """Each cell applied to `scenario` and validated again.
+
+    Raises:
+        ScenarioError: a cell gives an invalid scenario; the message names the cell.
+    """
+    from planner.scenario import with_overrides
+
+    out = []
+    for cell in cells:
+        try:
+            out.append(with_overrides(scenario, dict(cell)))
+        except PlannerError as exc:
+            raise ScenarioError(f"sweep cell {cell_label(cell)}: {exc}") from exc
+    return out
+
+
+def cache_key(cell_scenario: Scenario, seed: int) -> str:
+    """Stable sha256 (hex) of one replication: the cell's spec, the seed and MODEL_VERSION."""
+    from planner.scenario import scenario_to_dict
+
+    spec = {k: v for k, v in scenario_to_dict(cell_scenario).items() if k not in _NOT_IN_KEY}
+    traffic = cell_scenario.traffic
+    # Trace contents are not in the spec (only the file name): hash the arrays themselves.
+    for name in ("trace_times_s", "trace_counts"):
+        array = getattr(traffic, name, None)
+        if array is not None:
+            data = np.ascontiguousarray(array, dtype=np.float64).tobytes()
+            spec[f"__{name}_sha256"] = hashlib.sha256(data).hexdigest()
+    payload = {"model": MODEL_VERSION, "seed": int(seed), "scenario": _canonical(spec)}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_sweep(
+    scenario: Scenario,
+    *,
+    out_dir: str | Path,
+    scheduler: Any = None,
+    processes: int | None = None,
+    progress: bool | Literal["always"] = True,
+    fresh: bool = False,
+) -> pd.DataFrame:
+    """Run every cell × seed of the sweep and return the long results table.
+
+    Columns: `cell` (grid index), each swept field (named by its dotted path), `seed`, the
+    simulator's SUMMARY_COLUMNS stats (without `rep`), `replica_hours`, `key`; rows in grid
+    order, then seed order. `df.attrs` holds `computed` and `cached` task counts and
+    `fields`. Also writes `out_dir/results.parquet` and `out_dir/results.csv`.
+
+    Args:
+        scenario: a scenario with a `sweep:` block; its `seeds` are the replications.
+        out_dir: directory for the cache and the results (created if missing).
+        scheduler: a Dask scheduler address or `distributed.Client`; None = local processes.
+        processes: local worker processes (default one per CPU; 1 = in this process).
+        progress: a progress bar on stderr when it is a terminal; "always" forces it.
+        fresh: ignore cached rows (new rows still go to the cache).
+
+    Raises:
+        ScenarioError: no `sweep:` block, or a cell is invalid (the message names the cell).
+        PlannerError: a task failed (the message names the cell and the seed).
+    """
+    fields = swept_fields(scenario)
+    if not fields:
+        raise ScenarioError(
+            f"scenario {scenario.name!r} has no sweep: block "
+            "(add e.g. `sweep: {deployment.min_replicas: [1, 2, 4]}`)"
+        )
+    cells = grid(scenario)
+    scenarios = cell_scenarios(scenario, cells)
+    seeds = [int(seed) for seed in scenario.seeds]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cache_path = out / CACHE_FILE
+    cached = {} if fresh else _read_cache(cache_path)
+
+    pairs = [(c, seed) for c in range(len(cells)) for seed in seeds]
+    keys = [cache_key(scenarios[c], seed) for c, seed in pairs]
+    stats: list[dict[str, float] | None] = [cached.get(key) for key in keys]
+    todo = [i for i, row in enumerate(stats) if row is None]
+    n_cached = len(pairs) - len(todo)
+
+    with _Progress(len(pairs), n_cached, progress) as bar, cache_path.open("a") as cache_file:
+        tasks = [(scenarios[pairs[i][0]], pairs[i][1]) for i in todo]
+        results = run_tasks(tasks, scheduler=scheduler, processes=processes)
+        try:
+            for j, outcome in results:
+                i = todo[j]
+                row = _check(outcome, cells[pairs[i][0]], pairs[i][1])
+                stats[i] = row
+                line = json.dumps({"key": keys[i], "stats": row}, allow_nan=True)
+                cache_file.write(line + "\n")
+                cache_file.flush()
+                bar.advance()
+        finally:
+            results.close()  # cancels what has not started when we stop early
+
+    frame = _results_frame(fields, cells, pairs, keys, stats)
+    frame.attrs.update(computed=len(todo), cached=n_cached, fields=fields)
+    _write_results(frame, out)
+    return frame
+
+
+def cell_summary(df: pd.DataFrame, slo: Slo) -> pd.DataFrame:
+    """One row per cell: means across seeds, 95 % upper bounds, and whether the SLO is met.
+
+    Columns: `cell`, the swept fields, `seeds`, `rate_503` (mean), `rate_503_hi` (Student-t
+    95 % upper bound across seeds; the mean with one seed), `latency_p99_s`,
+    `latency_p99_s_hi`, `replica_hours` (mean per run), `meets_slo` (both upper bounds within
+    the SLO, as `metrics.summarise` decides), in grid order.
+    """
+    fields = _fields_of(df)
+    rows = []
+    for cell, group in df.groupby("cell", sort=True):
+        n = len(group)
+        row: dict[str, Any] = {"cell": int(cell)}  # type: ignore[call-overload]
+        row.update({f: group[f].iloc[0] for f in fields})
+        row["seeds"] = n
+        for metric in ("rate_503", "latency_p99_s"):
+            mean, hi = _mean_upper95(group[metric].to_numpy(dtype=float))
+            row[metric], row[f"{metric}_hi"] = mean, hi
+        row["replica_hours"] = float(group["replica_hours"].mean())
+        row["meets_slo"] = bool(
+            row["rate_503_hi"] <= slo.max_rate_503 and row["latency_p99_s_hi"] <= slo.latency_p99_s
+        )
+        rows.append(row)
+    columns = ["cell", *fields, "seeds", "rate_503", "rate_503_hi", "latency_p99_s"]
+    columns += ["latency_p99_s_hi", "replica_hours", "meets_slo"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _check(outcome: Outcome, cell: Mapping[str, Any], seed: int) -> dict[str, float]:
+    if isinstance(outcome, BaseException):
+        if isinstance(outcome, KeyboardInterrupt):
+            raise outcome
+        detail = str(outcome) if isinstance(outcome, PlannerError) else repr(outcome)
+        raise PlannerError(
+            f"sweep cell {cell_label(cell)}, seed {seed} failed: {detail}"
+        ) from outcome
+    return outcome
+
+
+def _read_cache(path: Path) -> dict[str, dict[str, float]]:
+    """Rows of a cache file by key; the last line wins; a torn last line is skipped."""
+    rows: dict[str, dict[str, float]] = {}
+    if not path.exists():
+        return rows
+    with path.open() as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+                rows[str(record["key"])] = {k: float(v) for k, v in record["stats"].items()}
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # NOTE: an interrupted write leaves a partial line; it is recomputed
+    return rows
+
+
+def _results_frame(
+    fields: list[str],
+    cells: list[dict[str, Any]],
+    pairs: list[tuple[int, int]],
+    keys: list[str],
+    stats: Sequence[dict[str, float] | None],
+) -> pd.DataFrame:
+    from planner.simulate import SUMMARY_COLUMNS
+
+    stat_columns = [c for c in SUMMARY_COLUMNS if c != "rep"]
+    records = []
+    for (c, seed), key, row in zip(pairs, keys, stats, strict=True):
+        assert row is not None  # every task either finished or raised
+        record: dict[str, Any] = {"cell": c}
+        record.update({f: cells[c][f] for f in fields})
+        record["seed"] = seed
+        record.update({s: row.get(s, math.nan) for s in stat_columns})
+        record["replica_hours"] = row.get("replica_seconds", math.nan) / 3600.0
+        record["key"] = key
+        records.append(record)
+    columns = ["cell", *fields, "seed", *stat_columns, "replica_hours", "key"]
+    frame = pd.DataFrame(records, columns=columns)
+    for f in fields:
+        frame[f] = _column(frame[f])
+    return frame
+
+
+def _column(values: pd.Series) -> pd.Series:
+    """Swept values as one parquet-friendly type: numbers or bools as is, anything else as text."""
+    kinds = {type(v) for v in values}
+    if kinds <= {int, float} or kinds == {bool} or kinds == {str}:
+        return values
+    return values.map(_plain)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"))
+
+
+def _canonical(value: Any) -> Any:
+    """JSON-ready form with one spelling per value: 4.0 → 4, tuples → lists, paths → text."""
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    return str(value)
+
+
+def _fields_of(df: pd.DataFrame) -> list[str]:
+    fields = df.attrs.get("fields")
+    if fields is not None:
+        return list(fields)
+    # A frame read back from results.parquet: the swept fields sit between cell and seed.
+    columns = list(df.columns)
+    return columns[columns.index("cell") + 1 : columns.index("seed")]
+
+
+def _mean_upper95(values: np.ndarray) -> tuple[float, float]:
+    n = len(values)
+    mean = float(values.mean())
+    if n < 2:
+        return mean, mean
+    half = _t975(n - 1) * float(values.std(ddof=1)) / math.sqrt(n)
+    return mean, mean + half
+
+
+def _t975(df: int) -> float:
+    """Student-t 0.975 quantile with `df` degrees of freedom."""
+    exact = (12.706204736174694, 4.302652729749462, 3.1824463052837078, 2.7764451051977934,
+             2.5705818356363146, 2.4469118511449786, 2.364624251592784, 2.306004135204166,
+             2.262157162798205)  # fmt: skip
+    if df <= len(exact):
+        return exact[df - 1]
+    # Cornish–Fisher expansion around z (Abramowitz & Stegun 26.7.5); error < 1e-5 for df >= 10.
+    z = 1.959963984540054
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
+    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
+
+
+def _write_results(frame: pd.DataFrame, out: Path) -> None:
+    frame.to_parquet(out / "results.parquet", index=False)
+    frame.to_csv(out / "results.csv", index=False)
+
+
+class _Progress:
+    """A rich progress bar over tasks on stderr, showing computed and cached counts."""
+
+    def __init__(self, total: int, cached: int, mode: bool | Literal["always"]) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        console = Console(file=sys.stderr)
+        enabled = mode == "always" or (bool(mode) and console.is_terminal)
+        self._cached = cached
+        self._computed = 0
+        self._progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not enabled,
+            transient=False,
+        )
+        self._task = self._progress.add_task(self._text(), total=total, completed=cached)
+
+    def _text(self) -> str:
+        return f"sweep: {self._computed} computed, {self._cached} cached"
+
+    def advance(self) -> None:
+        self._computed += 1
+        self._progress.update(self._task, advance=1, description=self._text())
+
+    def __enter__(self) -> _Progress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
