@@ -1,0 +1,163 @@
+"""Reporting: number formatting and summary tables; the public face of the plots and HTML page.
+
+The plots live in `planner.report_plots` (`plot_timeline`, `plot_heatmap`, `plot_candidates`,
+`save_figure`) and the self-contained page in `planner.report_html` (`write_html`); both are
+re-exported here so callers import everything from `planner.report`. Like the plots, this
+module computes no KPIs: it formats what `metrics.summarise` computed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from planner.report_html import write_html
+from planner.report_plots import plot_candidates, plot_heatmap, plot_timeline, save_figure
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+__all__ = [
+    "format_rate",
+    "format_seconds",
+    "plot_candidates",
+    "plot_heatmap",
+    "plot_timeline",
+    "save_figure",
+    "slo_verdict",
+    "summary_frame",
+    "summary_rows",
+    "summary_table",
+    "write_html",
+]
+
+
+def format_rate(rate: float) -> str:
+    """A fraction as a percentage a person reads quickly: 0.0123 -> '1.23 %', 0 -> '0 %'."""
+    if rate is None or (isinstance(rate, float) and math.isnan(rate)):
+        return "n/a"
+    pct = 100.0 * float(rate)
+    if pct == 0.0:
+        return "0 %"
+    if abs(pct) >= 10.0:
+        return f"{pct:.1f} %"
+    if abs(pct) >= 0.01:
+        return f"{pct:.3g} %"
+    return f"{pct:.2g} %"
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration with a sensible unit: 0.0123 -> '12.3 ms', 2.5 -> '2.50 s', 5400 -> '1.50 h'."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "n/a"
+    s = float(seconds)
+    if s == 0.0:
+        return "0 s"
+    if abs(s) < 1.0:
+        return f"{s * 1000.0:.3g} ms"
+    if abs(s) < 120.0:
+        return f"{s:.3g} s"
+    if abs(s) < 7200.0:
+        return f"{s / 60.0:.3g} min"
+    return f"{s / 3600.0:.3g} h"
+
+
+def _format_count(value: float) -> str:
+    """An integer-ish count with thousands separators; fractional means keep one decimal."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    v = float(value)
+    return f"{v:,.0f}" if abs(v - round(v)) < 0.05 or abs(v) >= 1000 else f"{v:,.1f}"
+
+
+def _format_metric(key: str, value: float) -> str:
+    """Format one summary metric by the unit in its name."""
+    if key.startswith("rate_") or key == "p_wait":
+        return format_rate(value)
+    if key == "replica_seconds":
+        return f"{format_seconds(value)} ({float(value) / 3600.0:,.2f} replica-h)"
+    if key.endswith("_s"):
+        return format_seconds(value)
+    if key.endswith("_rps"):
+        return f"{float(value):,.2f} rps"
+    return _format_count(value)
+
+
+# (key, label) rows of the summary table, in reading order.
+SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
+    ("requests", "requests (after warm-up)"),
+    ("n_503", "503 responses (queue full / waited too long)"),
+    ("rate_503", "503 rate"),
+    ("n_504", "504 responses (scoring timeout)"),
+    ("rate_504", "504 rate"),
+    ("p_wait", "share of requests that queued"),
+    ("mean_wait_s", "mean queue wait"),
+    ("latency_p50_s", "latency p50"),
+    ("latency_p95_s", "latency p95"),
+    ("latency_p99_s", "latency p99"),
+    ("peak_replicas", "peak replicas"),
+    ("replica_seconds", "replica time (cost)"),
+    ("throughput_rps", "throughput"),
+)
+
+
+def summary_rows(summary: Any) -> list[tuple[str, str, str]]:
+    """(label, mean, 95 % CI) strings for each metric of a `metrics.Summary` that is present."""
+    rows: list[tuple[str, str, str]] = []
+    values: Mapping[str, float] = summary.values
+    ci95: Mapping[str, tuple[float, float]] = summary.ci95
+    for key, label in SUMMARY_ROWS:
+        if key not in values:
+            continue
+        mean = _format_metric(key, values[key])
+        ci = "—"
+        if key in ci95 and summary.reps > 1:
+            lo, hi = ci95[key]
+            if key == "replica_seconds":
+                ci = f"{float(lo) / 3600.0:,.2f} – {float(hi) / 3600.0:,.2f} replica-h"
+            else:
+                ci = f"{_format_metric(key, lo)} – {_format_metric(key, hi)}"
+        rows.append((label, mean, ci))
+    return rows
+
+
+def slo_verdict(summary: Any) -> str:
+    """One line: whether the SLO is met (upper CI bounds) and, if not, why."""
+    if summary.meets_slo is None:
+        return "SLO: not checked"
+    if summary.meets_slo:
+        return "SLO: met (upper 95 % bounds within the objective)"
+    reasons = "; ".join(summary.reasons) if summary.reasons else "see the table"
+    return f"SLO: NOT met: {reasons}"
+
+
+def summary_table(summary: Any, *, title: str) -> Table:
+    """A rich table of a `metrics.Summary`: metric, mean over reps, 95 % CI; SLO verdict below."""
+    from rich.table import Table
+
+    reps = int(summary.reps)
+    table = Table(
+        title=title,
+        caption=slo_verdict(summary),
+        caption_justify="left",
+        title_justify="left",
+    )
+    table.add_column("metric")
+    table.add_column(f"mean of {reps} rep{'s' if reps != 1 else ''}", justify="right")
+    table.add_column("95 % CI", justify="right")
+    for label, mean, ci in summary_rows(summary):
+        style = "bold red" if label.startswith("503") and mean not in ("0", "0 %") else None
+        table.add_row(label, mean, ci, style=style)
+    if summary.meets_slo is False:
+        table.caption_style = "bold red"
+    elif summary.meets_slo:
+        table.caption_style = "green"
+    return table
+
+
+def summary_frame(summary: Any) -> pd.DataFrame:
+    """The same rows as `summary_table`, as a DataFrame (for HTML and CSV)."""
+    return pd.DataFrame(summary_rows(summary), columns=["metric", "mean", "95 % CI"])
