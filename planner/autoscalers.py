@@ -28,12 +28,44 @@ Parameter dataclasses are frozen with defaults from ../shared/reference/autoscal
 rule the reference marks ASSUMPTION is a named field. Field metadata carries the validation rule
 for the scenario loader: {"gt": x}, {"ge": x}, {"le": x}, {"lt": x}, {"choices": (...)}, and
 {"doc": "..."}.
+
+Layout: this module holds Observation, Policy, FixedPolicy and make_policy and re-exports the
+three policies, each with its parameter block, from planner.policy_azureml (AzureMlParams,
+AzureMlPolicy), planner.policy_hpa (HpaParams, HpaScalingPolicy, HpaPolicy) and
+planner.policy_knative (KnativeParams, KnativePolicy). Those modules import this one only for
+type checking, so the import order is one way.
+
+Every policy returns a count clamped to min_replicas..max_replicas (FixedPolicy returns
+`deployment.replicas`). Time comes only from `obs.t_s`; samples within 1e-9 s of a window edge
+count as outside it, so float noise in the simulator's clock does not change a decision.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from planner.errors import ScenarioError
+from planner.policy_azureml import AzureMlParams, AzureMlPolicy, ceil_ratio
+from planner.policy_hpa import HpaParams, HpaPolicy, HpaScalingPolicy
+from planner.policy_knative import KnativeParams, KnativePolicy
+
+__all__ = [
+    "AzureMlParams",
+    "AzureMlPolicy",
+    "FixedPolicy",
+    "HpaParams",
+    "HpaPolicy",
+    "HpaScalingPolicy",
+    "KnativeParams",
+    "KnativePolicy",
+    "Observation",
+    "Policy",
+    "ceil_ratio",
+    "make_policy",
+]
+
+KINDS = ("azureml", "hpa", "knative", "none")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,25 +89,40 @@ class Policy(Protocol):
     def decide(self, obs: Observation) -> int: ...
 
 
-# Parameter blocks. The autoscaler work fills in / extends these; names below are fixed.
+class FixedPolicy:
+    """Autoscaler "none": always the fixed `replicas` count."""
+
+    __slots__ = ("interval_s", "replicas")
+
+    def __init__(self, *, replicas: int, interval_s: float = 60.0) -> None:
+        self.replicas = replicas
+        self.interval_s = interval_s
+
+    def decide(self, obs: Observation) -> int:
+        """The fixed count, whatever the observation."""
+        return self.replicas
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AzureMlParams:
-    """azureml-fe rules the docs leave open (reference §1.2, §6): each one an ASSUMPTION."""
+def make_policy(deployment: Any, max_concurrent: int) -> Policy:
+    """Build the policy named by `deployment.autoscaler` (a planner.scenario.Deployment).
 
+    Args:
+        deployment: duck-typed: autoscaler, replicas, min_replicas, max_replicas,
+            target_utilization, refresh_s, scale_down_delay_s, azureml, hpa, knative.
+        max_concurrent: requests one replica serves at once (service.max_concurrent).
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HpaParams:
-    """Kubernetes HPA v2 controller flags and `behavior` (reference §2)."""
-
-    sync_period_s: float = field(default=15.0, metadata={"gt": 0})
-    tolerance: float = field(default=0.1, metadata={"ge": 0, "lt": 1})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KnativeParams:
-    """Knative KPA `config-autoscaler` keys (reference §3)."""
-
-    tick_s: float = field(default=2.0, metadata={"gt": 0})
-    stable_window_s: float = field(default=60.0, metadata={"ge": 6, "le": 3600})
+    Raises:
+        ScenarioError: unknown autoscaler, or max_concurrent < 1.
+    """
+    if max_concurrent < 1:
+        raise ScenarioError(f"service.max_concurrent must be >= 1: {max_concurrent}")
+    kind = deployment.autoscaler
+    if kind == "none":
+        return FixedPolicy(replicas=deployment.replicas)
+    if kind == "azureml":
+        return AzureMlPolicy.from_deployment(deployment, max_concurrent)
+    if kind == "hpa":
+        return HpaPolicy.from_deployment(deployment, max_concurrent)
+    if kind == "knative":
+        return KnativePolicy.from_deployment(deployment, max_concurrent)
+    raise ScenarioError(f"deployment.autoscaler must be one of {', '.join(KINDS)}: {kind!r}")
