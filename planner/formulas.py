@@ -47,6 +47,10 @@ def _exact(name: str, x: float | int | Fraction | Decimal) -> Fraction:
     return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
 
 
+def _is_count(x: object, minimum: int) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= minimum
+
+
 def replicas_needed(
     rps: float,
     request_time_s: float,
@@ -72,13 +76,13 @@ def replicas_needed(
         raise ValueError(f"request_time_s must be > 0: {request_time_s}")
     if not 0 < target_q <= 1:
         raise ValueError(f"target_utilization must be in (0, 1]: {target_utilization}")
-    if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int) or max_concurrent < 1:
+    if not _is_count(max_concurrent, 1):
         raise ValueError(f"max_concurrent must be an integer >= 1: {max_concurrent!r}")
     return math.ceil(rps_q * time_q / target_q / max_concurrent)
 
 
 def _check_load(servers: int, offered_load: float) -> None:
-    if isinstance(servers, bool) or not isinstance(servers, int) or servers < 0:
+    if not _is_count(servers, 0):
         raise ValueError(f"servers must be an integer >= 0: {servers!r}")
     if not (math.isfinite(offered_load) and offered_load >= 0):
         raise ValueError(f"offered_load must be finite and >= 0: {offered_load}")
@@ -129,7 +133,7 @@ def _rates(rps: float, request_time_s: float, servers: int) -> tuple[float, floa
         raise ValueError(f"rps must be finite and > 0: {rps}")
     if not (math.isfinite(request_time_s) and request_time_s > 0):
         raise ValueError(f"request_time_s must be finite and > 0: {request_time_s}")
-    if isinstance(servers, bool) or not isinstance(servers, int) or servers < 1:
+    if not _is_count(servers, 1):
         raise ValueError(f"servers must be an integer >= 1: {servers!r}")
     return rps * request_time_s, servers / request_time_s - rps
 
@@ -361,7 +365,7 @@ class SpikeHeadroom:
     capacity_rps: float  # replicas × max_concurrent / request_time_s
     spike_absorbed: float  # capacity_rps / rps − 1: a jump this large does not build a queue
     peak_rps: float | None
-    seconds_to_first_503: float | None  # None: the peak is within capacity (never, in the fluid model)
+    seconds_to_first_503: float | None  # None: the peak fits the capacity (never, when fluid)
 
 
 def spike_headroom(

@@ -119,7 +119,7 @@ def closed_form_recommendation(
     max_rate_503: float = 0.001,
     latency_p99_s: float | None = None,
 ) -> Recommendation:
-    """Size a deployment from closed forms: formula, M/M/c+D queueing view, spike headroom, settings.
+    """Size a deployment from closed forms: formula, M/M/c+D view, spike headroom, settings.
 
     Args:
         rps: steady request rate. request_time_s: mean time one request takes on a replica.
