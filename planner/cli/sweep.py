@@ -129,13 +129,24 @@ def _heatmaps(cells: pd.DataFrame, axes: tuple[str, str], out_dir: Path) -> list
     cost = "cost" if "cost" in cells.columns else "replica_hours"
     # NOTE: other swept fields are averaged away; the table keeps every cell.
     table = cells.groupby([x, y], as_index=False, sort=True)[["rate_503", cost]].mean()
+    averaged = " (mean over other swept fields)" if _n_fields(cells) > 2 else ""
+    labels = {
+        "rate_503": "mean 503 rate",
+        "replica_hours": "replica-hours per run",
+        "cost": "cost per run",
+    }
     figures = []
     for value in ("rate_503", cost):
         fig, ax = plt.subplots(figsize=(6.4, 4.8))
         figures.append(fig)
-        plot_heatmap(table, x, y, value, ax=ax)
+        plot_heatmap(table, x, y, value, ax=ax, label=labels[value] + averaged)
         fig.savefig(out_dir / f"heatmap_{value}.png", dpi=100, bbox_inches="tight")
     return figures
+
+
+def _n_fields(cells: pd.DataFrame) -> int:
+    columns = list(cells.columns)
+    return columns.index("seeds") - columns.index("cell") - 1
 
 
 def _write_html(path: Path, name: str, cells: pd.DataFrame, figures: list[Any]) -> None:
