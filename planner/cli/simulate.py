@@ -1,5 +1,275 @@
-"""`planner simulate` (placeholder until its work lands)."""
+"""`planner simulate FILE`: replay a scenario through the simulated deployment and report it."""
 
 from __future__ import annotations
 
-from planner.cli._app import app  # noqa: F401
+import json
+import math
+import os
+import warnings
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from planner.cli._app import app, handles_errors, stdout_is_terminal
+from planner.errors import PlannerError, PlannerWarning
+
+if TYPE_CHECKING:
+    from planner.scenario import Scenario
+
+T = TypeVar("T")
+
+
+class OutputFormat(StrEnum):
+    """How the result is printed on stdout."""
+
+    table = "table"
+    json = "json"
+
+
+@app.command()
+@handles_errors
+def simulate(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/).")],
+    seeds: Annotated[
+        int | None,
+        typer.Option("--seeds", min=1, help="Number of replications [default: the file's seeds]."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="Run one replication with this seed.")
+    ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option("--processes", min=1, help="Worker processes [default: min(reps, CPUs)]."),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="A readable table, or one JSON object.")
+    ] = OutputFormat.table,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Directory for timeline.csv, summary.csv, summary.json, timeline.png."
+        ),
+    ] = None,
+    requests: Annotated[
+        bool,
+        typer.Option(
+            "--requests", help="Also write the per-request table (requests.parquet) to --out."
+        ),
+    ] = False,
+    csv: Annotated[
+        bool, typer.Option("--csv", help="Write the per-request table as CSV, not Parquet.")
+    ] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write a self-contained HTML report to this file."),
+    ] = None,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="No progress bar (it goes to stderr).")
+    ] = False,
+) -> None:
+    """Simulate a scenario: 503/504 rates, latency, replicas over time and cost, with 95 % CIs."""
+    if seeds is not None and seed is not None:
+        raise typer.BadParameter("give --seeds N or --seed S, not both", param_hint="--seed")
+    if (requests or csv) and out is None:
+        raise typer.BadParameter("--requests and --csv need --out DIR", param_hint="--requests")
+    if not file.is_file():
+        raise PlannerError(f"scenario file not found: {file}")
+
+    from planner.insights import describe, explain_503s
+    from planner.metrics import summarise
+    from planner.scenario import load_scenario
+    from planner.simulate import run
+
+    scenario = load_scenario(file)
+    seed_list = _seeds(scenario.seeds, n=seeds, one=seed)
+    workers = processes or max(1, min(len(seed_list), os.cpu_count() or 1))
+    show_progress = not no_progress and stdout_is_terminal()
+    results = _with_warnings(
+        lambda: run(
+            scenario,
+            seed_list,
+            keep_requests=requests,
+            processes=workers,
+            progress=show_progress,
+        )
+    )
+    summary = summarise(results, scenario.slo)
+    bound = _max_replicas(scenario)
+    explanation = explain_503s(results.timeline, warmup_s=scenario.warmup_s, max_replicas=bound)
+    why = describe(explanation, max_replicas=bound)
+    payload = {
+        "scenario": scenario.name,
+        "file": str(file),
+        "reps": len(seed_list),
+        "seeds": list(seed_list),
+        **summary.to_json_dict(),
+        "why_503": why,
+    }
+    written: list[Path] = []
+    if out is not None or html is not None:
+        written = _write_outputs(scenario, results, summary, payload, out, html, requests, csv)
+    if written:
+        payload["files"] = [str(p) for p in written]
+
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(_json_safe(payload), indent=2))
+        return
+    _print_report(scenario, seed_list, summary, why, written)
+
+
+def _seeds(file_seeds: tuple[int, ...], *, n: int | None, one: int | None) -> tuple[int, ...]:
+    """The seeds to run: --seed S alone, the first N (extended past the file's), or the file's."""
+    if one is not None:
+        return (one,)
+    seeds = list(file_seeds) or [0]
+    if n is None:
+        return tuple(seeds)
+    while len(seeds) < n:
+        seeds.append(max(seeds) + 1)
+    return tuple(seeds[:n])
+
+
+def _max_replicas(scenario: Scenario) -> int | None:
+    """The autoscaler's ceiling, or None for a fixed deployment."""
+    dep = scenario.deployment
+    return None if dep.autoscaler == "none" else int(dep.max_replicas)
+
+
+def _with_warnings(call: Callable[[], T]) -> T:
+    """Run `call`; PlannerWarnings (doubtful results) become "Warning: ..." lines on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PlannerWarning)
+        value = call()
+    seen: set[str] = set()
+    for item in caught:
+        if issubclass(item.category, PlannerWarning):
+            text = str(item.message)
+            if text not in seen:
+                seen.add(text)
+                typer.echo(f"Warning: {text}", err=True)
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    return value
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities become null; numpy scalars and tuples become plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _timeline_figure(scenario: Scenario, results: Any) -> Any:
+    """The stacked timeline figure of a run (mean over reps with a band when there are several)."""
+    from planner.report import plot_timeline
+
+    dep = scenario.deployment
+    fixed = dep.autoscaler == "none"
+    axes = plot_timeline(
+        results.timeline,
+        min_replicas=None if fixed else dep.min_replicas,
+        max_replicas=None if fixed else dep.max_replicas,
+        warmup_s=scenario.warmup_s or None,
+        title=f"{scenario.name}: {dep.autoscaler} autoscaler",
+    )
+    return axes[0].figure
+
+
+def _write_outputs(
+    scenario: Scenario,
+    results: Any,
+    summary: Any,
+    payload: dict[str, Any],
+    out: Path | None,
+    html: Path | None,
+    requests: bool,
+    csv: bool,
+) -> list[Path]:
+    """Write the --out files and the --html page; return the paths written."""
+    import matplotlib.pyplot as plt
+
+    from planner.report import save_figure, summary_frame, write_html
+    from planner.scenario import scenario_to_dict
+
+    written: list[Path] = []
+    fig = _timeline_figure(scenario, results)
+    try:
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            results.timeline.to_csv(out / "timeline.csv", index=False)
+            results.summary.to_csv(out / "summary.csv", index=False)
+            (out / "summary.json").write_text(
+                json.dumps(_json_safe(payload), indent=2) + "\n", encoding="utf-8"
+            )
+            written += [out / "timeline.csv", out / "summary.csv", out / "summary.json"]
+            if requests and results.requests is not None:
+                if csv:
+                    results.requests.to_csv(out / "requests.csv", index=False)
+                    written.append(out / "requests.csv")
+                else:
+                    results.requests.to_parquet(out / "requests.parquet", index=False)
+                    written.append(out / "requests.parquet")
+            written.append(save_figure(fig, out / "timeline.png"))
+        if html is not None:
+            sections: list[tuple[str, Any]] = [
+                ("Summary", [summary_frame(summary), _verdict(summary)]),
+                ("Why the 503s", "\n\n".join(payload["why_503"])),
+                ("Timeline", fig),
+                ("Replications", results.summary),
+                ("Scenario settings", scenario_to_dict(scenario)),
+            ]
+            title = f"planner simulate: {scenario.name} ({payload['reps']} reps)"
+            written.append(write_html(html, title=title, sections=sections))
+    finally:
+        plt.close(fig)
+    return written
+
+
+def _verdict(summary: Any) -> str:
+    """The SLO verdict line of the report."""
+    from planner.report import slo_verdict
+
+    return slo_verdict(summary)
+
+
+def _print_report(
+    scenario: Scenario,
+    seed_list: tuple[int, ...],
+    summary: Any,
+    why: list[str],
+    written: list[Path],
+) -> None:
+    """The human output: a heading, the summary table with CIs, why the 503s, files written."""
+    from rich.console import Console
+
+    from planner.report import summary_table
+
+    console = Console(highlight=False)
+    dep = scenario.deployment
+    scaling = (
+        "fixed replicas"
+        if dep.autoscaler == "none"
+        else f"{dep.autoscaler} autoscaler, {dep.min_replicas}..{dep.max_replicas} replicas, "
+        f"target {dep.target_utilization:.0%}"
+    )
+    reps = len(seed_list)
+    console.print(
+        f"[bold]{scenario.name}[/bold]: {scenario.duration_s:g} s simulated "
+        f"({scenario.warmup_s:g} s warm-up excluded), {reps} replication{'s' if reps != 1 else ''}"
+        f", {scaling}"
+    )
+    console.print(summary_table(summary, title="Results"))
+    console.print("[bold]Why the 503s[/bold]")
+    for line in why:
+        console.print(f"  • {line}")
+    if written:
+        console.print("Wrote " + ", ".join(str(p) for p in written))
