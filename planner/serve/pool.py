@@ -1,0 +1,220 @@
+"""The router's replica pool and FIFO queue: slots, admission, 503 after the queue wait.
+
+Each ready replica offers `max_concurrent` slots; a slot owns one keep-alive connection to its
+replica. A request takes a free slot at once, or waits in one FIFO queue for at most
+`max_request_wait_s` (0 = no queue: 503 when nothing is free), as azureml-fe does. The pool also
+keeps the counters the autoscaler observes (busy and queued, and their time integrals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from planner.serve.wire import Connection
+
+
+class Rejected(Exception):
+    """The request gets 503: no slot became free within the queue wait."""
+
+
+class State(StrEnum):
+    """Lifecycle of a replica, as shown by /stats."""
+
+    STARTING = "starting"
+    BACKOFF = "backoff"  # start failed; waiting before the next try (CrashLoopBackOff)
+    READY = "ready"
+    DRAINING = "draining"
+
+
+class Replica:
+    """One replica as the router sees it: process facts, slots, and start-failure history."""
+
+    def __init__(self, replica_id: int, *, port: int = 0, slots: int = 1) -> None:
+        self.id = replica_id
+        self.state = State.STARTING
+        self.port = port
+        self.pid: int | None = None
+        self.n_slots = slots
+        self.free: list[Slot] = []
+        self.in_flight = 0
+        self.starts = 0
+        self.restarts = 0
+        self.failures = 0  # consecutive failed starts
+        self.crash_loop = False
+        self.last_error: str | None = None
+        self.stopping = False
+        self.idle = asyncio.Event()
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready description for /stats."""
+        return {
+            "id": self.id,
+            "state": self.state.value,
+            "pid": self.pid,
+            "port": self.port,
+            "in_flight": self.in_flight,
+            "restarts": self.restarts,
+            "crash_loop": self.crash_loop,
+            "last_error": self.last_error,
+        }
+
+
+class Slot:
+    """Room for one request on a replica, with its own connection."""
+
+    __slots__ = ("conn", "replica")
+
+    def __init__(self, replica: Replica) -> None:
+        self.replica = replica
+        self.conn: Connection | None = None
+
+    async def forward(self, body: bytes, content_type: bytes) -> tuple[int, bytes, bytes]:
+        """POST the body to the replica's /score; raise ConnectionError if it dies first."""
+        if self.conn is None or self.conn.closed:
+            self.conn = await Connection.open("127.0.0.1", self.replica.port)
+        return await self.conn.request(b"POST", b"/score", body, content_type)
+
+    def close(self) -> None:
+        """Drop the connection (the replica is gone or the response was lost)."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+class Pool:
+    """Ready replicas, the FIFO queue, and the busy/queued counters with their time integrals."""
+
+    def __init__(self, *, max_request_wait_s: float, clock: Callable[[], float] = time.monotonic):
+        self.max_request_wait_s = max_request_wait_s
+        self.clock = clock
+        self.ready: list[Replica] = []
+        self.queue: deque[asyncio.Future[Slot]] = deque()
+        self.busy = 0  # in service on ready (not draining) replicas
+        self.queued = 0
+        self._t_last = clock()
+        self._t_obs = self._t_last
+        self._busy_area = 0.0
+        self._queued_area = 0.0
+
+    # -- counters -------------------------------------------------------------------------
+    def _advance(self) -> None:
+        now = self.clock()
+        dt = now - self._t_last
+        self._busy_area += self.busy * dt
+        self._queued_area += self.queued * dt
+        self._t_last = now
+
+    def averages(self) -> tuple[float, float]:
+        """Time-averages of busy and queued since the previous call (then reset)."""
+        self._advance()
+        span = self._t_last - self._t_obs
+        if span <= 0:
+            result = (float(self.busy), float(self.queued))
+        else:
+            result = (self._busy_area / span, self._queued_area / span)
+        self._busy_area = self._queued_area = 0.0
+        self._t_obs = self._t_last
+        return result
+
+    # -- replicas -------------------------------------------------------------------------
+    def add_ready(self, replica: Replica) -> None:
+        """Start routing to a replica that reported ready; serve the queue first."""
+        replica.state = State.READY
+        replica.free = [Slot(replica) for _ in range(replica.n_slots)]
+        replica.in_flight = 0
+        replica.idle.set()
+        self.ready.append(replica)
+        self._pump()
+
+    def withdraw(self, replica: Replica, state: State) -> None:
+        """Stop routing to a replica (draining, or dead); its in-flight work stays with it."""
+        if replica in self.ready:
+            self.ready.remove(replica)
+            self._advance()
+            self.busy -= replica.in_flight
+        replica.state = state
+        for slot in replica.free:
+            slot.close()
+        replica.free = []
+
+    # -- requests -------------------------------------------------------------------------
+    def _take_free(self) -> Slot | None:
+        best: Replica | None = None
+        for replica in self.ready:
+            if replica.free and (best is None or len(replica.free) > len(best.free)):
+                best = replica
+        if best is None:
+            return None
+        slot = best.free.pop()
+        self._advance()
+        best.in_flight += 1
+        best.idle.clear()
+        self.busy += 1
+        return slot
+
+    async def acquire(self) -> Slot:
+        """A free slot now, or the first one freed within the queue wait; else Rejected (503)."""
+        slot = self._take_free()
+        if slot is not None:
+            return slot
+        wait_s = self.max_request_wait_s
+        if wait_s <= 0:
+            raise Rejected("no replica free and max_request_wait_s is 0")
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Slot] = loop.create_future()
+        self._advance()
+        self.queue.append(fut)
+        self.queued += 1
+        timer = loop.call_later(wait_s, self._expire, fut)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                self.release(fut.result())
+            elif not fut.done() or fut.cancelled():
+                self._advance()
+                self.queued -= 1
+            raise
+        finally:
+            timer.cancel()
+
+    def _expire(self, fut: asyncio.Future[Slot]) -> None:
+        if fut.done():
+            return
+        self._advance()
+        self.queued -= 1
+        wait_s = self.max_request_wait_s
+        fut.set_exception(Rejected(f"no replica free within max_request_wait_s ({wait_s:g} s)"))
+
+    def _pump(self) -> None:
+        queue = self.queue
+        while queue:
+            if queue[0].done():
+                queue.popleft()
+                continue
+            slot = self._take_free()
+            if slot is None:
+                return
+            fut = queue.popleft()
+            self._advance()
+            self.queued -= 1
+            fut.set_result(slot)
+
+    def release(self, slot: Slot) -> None:
+        """A request left its slot (answered, failed, or its late answer after a 504 arrived)."""
+        replica = slot.replica
+        replica.in_flight -= 1
+        if replica.state is State.READY:
+            self._advance()
+            self.busy -= 1
+            replica.free.append(slot)
+            self._pump()
+        else:
+            slot.close()
+        if replica.in_flight == 0:
+            replica.idle.set()

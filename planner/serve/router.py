@@ -1,0 +1,212 @@
+"""The router: one asyncio process (starlette on uvicorn) in front of the replica processes.
+
+Routes, with azureml-fe's semantics (reference/autoscalers.md §1.2):
+- `POST /score` (also `/`): a free replica slot at once, else the FIFO queue; **503** with a
+  JSON reason after `max_request_wait_s` in the queue (0 = no queue). Forwarded to the replica;
+  **504** after `scoring_timeout_s` of scoring (the replica keeps working and its slot stays busy
+  until the late answer arrives or the replica is replaced: Azure ML does not cancel either);
+  **502** when `run()` raises (the replica's answer) or the replica process dies before
+  answering. The body goes to `run()` untouched; a script decides what bad input means (the
+  example answers 400 on a body that is not JSON). Header `azureml-model-deployment` is
+  accepted and ignored; `Authorization: Bearer <key>` is checked only when started with a key
+  (401 otherwise).
+- `GET /stats`: replicas by state, busy, queued, desired, counts by status, uptime.
+- `GET /` and `GET /health`: liveness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import pickle
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from planner.errors import PlannerError
+from planner.serve._uvicorn import bind, make_server
+from planner.serve.pool import Pool, Rejected, Slot, State
+
+if TYPE_CHECKING:
+    from planner.serve.config import ServeConfig
+    from planner.serve.supervisor import Supervisor
+
+
+def initial_replicas(deployment: Any) -> int:
+    """Replicas to start with: `replicas`, within min..max unless the autoscaler is none."""
+    if deployment.autoscaler == "none":
+        return int(deployment.replicas)
+    return int(min(max(deployment.replicas, deployment.min_replicas), deployment.max_replicas))
+
+
+class Router:
+    """Request handling and statistics; the supervisor owns the processes."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        from planner.autoscalers import make_policy
+        from planner.serve.supervisor import Supervisor
+
+        self.config = config
+        dep = config.deployment
+        self.pool = Pool(max_request_wait_s=dep.max_request_wait_s)
+        policy = make_policy(dep, config.service.max_concurrent)
+        self.supervisor: Supervisor = Supervisor(config, self.pool, policy)
+        self.timeout_s = dep.scoring_timeout_s
+        self.auth = f"Bearer {config.key}" if config.key else None
+        self.requests = 0
+        self.counts: Counter[int] = Counter()
+        self.t_start = time.monotonic()
+        self.app = Starlette(
+            routes=[
+                Route("/score", self.score, methods=["POST"]),
+                Route("/", self.score, methods=["POST"]),
+                Route("/", self.health, methods=["GET"]),
+                Route("/health", self.health, methods=["GET"]),
+                Route("/stats", self.stats, methods=["GET"]),
+            ],
+            lifespan=self.lifespan,
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """Start the replicas and the autoscaler with the server; drain them at shutdown."""
+        self.supervisor.start(initial_replicas(self.config.deployment))
+        try:
+            yield
+        finally:
+            await self.supervisor.shutdown()
+
+    def _reply(self, status: int, error: str) -> Response:
+        self.counts[status] += 1
+        return JSONResponse({"error": error, "status": status}, status_code=status)
+
+    async def score(self, request: Request) -> Response:
+        """Queue, forward, and map the outcome to Azure ML's status codes."""
+        self.requests += 1
+        if self.auth is not None and request.headers.get("authorization") != self.auth:
+            return self._reply(401, "missing or wrong Authorization: Bearer key")
+        body = await request.body()
+        ctype = request.headers.get("content-type", "application/json").encode()
+        try:
+            slot = await self.pool.acquire()
+        except Rejected as exc:
+            return self._reply(503, f"Too many requests (overloaded): {exc}")
+        forward = asyncio.ensure_future(slot.forward(body, ctype))
+        forward.add_done_callback(lambda f: self._finished(slot, f))
+        done, _ = await asyncio.wait((forward,), timeout=self.timeout_s)
+        if not done:
+            limit = f"scoring_timeout_s ({self.timeout_s:g} s)"
+            return self._reply(504, f"scoring took longer than {limit}")
+        exc = forward.exception()
+        if exc is not None:
+            rid = slot.replica.id
+            return self._reply(502, f"replica {rid} closed connection before replying ({exc!r})")
+        status, rtype, payload = forward.result()
+        self.counts[status] += 1
+        return Response(payload, status_code=status, media_type=rtype.decode())
+
+    def _finished(self, slot: Slot, forward: asyncio.Future[Any]) -> None:
+        if forward.cancelled() or forward.exception() is not None:
+            slot.close()
+        self.pool.release(slot)
+
+    async def health(self, request: Request) -> Response:
+        """Liveness: the router answers."""
+        return JSONResponse({"status": "alive"})
+
+    def snapshot(self) -> dict[str, Any]:
+        """The /stats document."""
+        sup = self.supervisor
+        states = Counter(r.state.value for r in sup.replicas)
+        return {
+            "uptime_s": round(time.monotonic() - self.t_start, 3),
+            "replicas": {s.value: states.get(s.value, 0) for s in State},
+            "desired": sup.desired,
+            "busy": self.pool.busy,
+            "queued": self.pool.queued,
+            "requests": self.requests,
+            "counts": {str(k): v for k, v in sorted(self.counts.items())},
+            "answered": sum(self.counts.values()),
+            "crash_loop": any(r.crash_loop for r in sup.replicas),
+            "replica_starts": sup.started_total,
+            "replica_list": [r.summary() for r in sup.replicas],
+            "log_dir": str(self.config.log_dir),
+        }
+
+    async def stats(self, request: Request) -> Response:
+        """GET /stats."""
+        return JSONResponse(self.snapshot())
+
+
+def run_router(
+    config: ServeConfig, *, ready_file: Path | None = None, announce: bool = True
+) -> int:
+    """Serve until SIGINT/SIGTERM, then drain and stop every replica; returns the exit status."""
+    router = Router(config)
+    sock = bind(config.host, config.port)
+    port = sock.getsockname()[1]
+    server = make_server(router.app, graceful_s=config.drain_timeout_s)
+    url = f"http://{config.host}:{port}"
+
+    async def main() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if server.started:
+            if announce:
+                print(
+                    f"planner serve: {url}/score  (stats {url}/stats; replica logs in "
+                    f"{config.log_dir}; Ctrl-C to stop)",
+                    flush=True,
+                )
+            if ready_file is not None:
+                tmp = ready_file.with_suffix(".tmp")
+                tmp.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+                tmp.replace(ready_file)
+        await task
+
+    asyncio.run(main())
+    if announce:
+        print("planner serve: stopped; all replicas terminated.", flush=True)
+    return 0
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent_pid:
+            os.kill(os.getpid(), 15)
+            return
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m planner.serve.router --config CONFIG.pickle --ready-file F` (the Python API)."""
+    parser = argparse.ArgumentParser(prog="python -m planner.serve.router")
+    parser.add_argument("--config", required=True, type=Path)
+    parser.add_argument("--ready-file", type=Path, default=None)
+    parser.add_argument("--parent-pid", type=int, default=None)
+    args = parser.parse_args(argv)
+    config = pickle.loads(args.config.read_bytes())  # written by start_local_deployment
+    if args.parent_pid is not None:
+        threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
+    try:
+        return run_router(config, ready_file=args.ready_file, announce=False)
+    except PlannerError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

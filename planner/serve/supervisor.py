@@ -1,0 +1,258 @@
+"""Replica processes and the autoscaler loop: start, watch, restart with back-off, drain, stop.
+
+The supervisor lives in the router process. Every `policy.interval_s` it builds an
+`Observation` from the real pool (ready, starting, busy, queued and their time averages) and
+asks the very policy object the simulator uses (`planner.autoscalers.make_policy`) for the
+desired count; it then starts replica processes or drains surplus ones (starting replicas are
+cancelled first, then the ready ones with the least work; a draining replica gets no new
+requests and is terminated once its in-flight requests are answered).
+
+A replica that exits before it is ready (score.py fails to import, `init()` raises, start budget
+exceeded) is retried after `backoff_base_s * 2**(k-1)` seconds, capped at `backoff_cap_s`, where k
+counts consecutive failed starts: Kubernetes' CrashLoopBackOff. /stats shows `crash_loop` and the
+tail of its log. A ready replica that dies (killed, crashed) is restarted at once; its in-flight
+requests get 502 from the router because their connection closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from planner.serve.config import ENV_REPLICA_ID, ENV_REQUEST_TIME, ENV_SEED, distribution_to_json
+from planner.serve.logs import log_tail, replica_log_path
+from planner.serve.pool import Pool, Replica, State
+
+if TYPE_CHECKING:
+    from planner.autoscalers import Policy
+    from planner.serve.config import ServeConfig
+
+
+def backoff_s(failures: int, base_s: float, cap_s: float) -> float:
+    """CrashLoopBackOff delay before the next start after `failures` consecutive failures."""
+    if failures <= 0:
+        return 0.0
+    return float(min(cap_s, base_s * 2.0 ** (failures - 1)))
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+class Supervisor:
+    """Owns the replica processes of one deployment and runs the autoscaler loop."""
+
+    def __init__(self, config: ServeConfig, pool: Pool, policy: Policy) -> None:
+        self.config = config
+        self.pool = pool
+        self.policy = policy
+        self.replicas: list[Replica] = []
+        self.desired = 0
+        self.started_total = 0
+        self.stopped_total = 0
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._procs: dict[int, asyncio.subprocess.Process] = {}
+        self._next_id = 0
+        self._rng = np.random.default_rng(config.seed)
+        self._control: asyncio.Task[None] | None = None
+        self._stopping: set[asyncio.Task[None]] = set()
+        self._t0 = time.monotonic()
+        self._env = self._replica_env()
+
+    def _replica_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env[ENV_REQUEST_TIME] = distribution_to_json(self.config.service.request_time_s)
+        env[ENV_SEED] = str(self.config.seed)
+        env["PYTHONUNBUFFERED"] = "1"
+        env.update(dict(self.config.replica_env))
+        return env
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self, initial: int) -> None:
+        """Launch the initial replicas and the control loop (returns at once)."""
+        self.desired = initial
+        for _ in range(initial):
+            self.launch()
+        self._control = asyncio.create_task(self._control_loop())
+
+    async def shutdown(self) -> None:
+        """Stop the control loop, drain and terminate every replica."""
+        if self._control is not None:
+            self._control.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._control
+        await asyncio.gather(*(self.stop(r) for r in list(self.replicas)))
+
+    def launch(self) -> Replica:
+        """Create a replica and start its process in the background."""
+        replica = Replica(self._next_id, slots=self.config.service.max_concurrent)
+        self._next_id += 1
+        self.replicas.append(replica)
+        self._tasks[replica.id] = asyncio.create_task(self._run(replica))
+        return replica
+
+    async def stop(self, replica: Replica) -> None:
+        """Drain (no new requests; wait for in-flight, bounded) and terminate one replica."""
+        if replica.stopping:
+            return
+        replica.stopping = True
+        if replica.state is State.READY:
+            self.pool.withdraw(replica, State.DRAINING)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(replica.idle.wait(), self.config.drain_timeout_s)
+        task = self._tasks.get(replica.id)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- one replica ------------------------------------------------------------------------
+    async def _run(self, replica: Replica) -> None:
+        try:
+            while not replica.stopping:
+                if replica.failures:
+                    replica.state = State.BACKOFF
+                    cfg = self.config
+                    delay_s = backoff_s(replica.failures, cfg.backoff_base_s, cfg.backoff_cap_s)
+                    await asyncio.sleep(delay_s)
+                    replica.state = State.STARTING
+                await self._run_once(replica)
+        finally:
+            proc = self._procs.pop(replica.id, None)
+            if proc is not None:
+                await self._terminate(proc)
+            self.pool.withdraw(replica, replica.state)
+            replica.idle.set()
+            if replica in self.replicas:
+                self.replicas.remove(replica)
+                self.stopped_total += 1
+            self._tasks.pop(replica.id, None)
+
+    async def _run_once(self, replica: Replica) -> None:
+        cfg = self.config
+        cold_start_s = float(cfg.service.cold_start_s.sample(self._rng, 1)[0])
+        log_path = replica_log_path(cfg.log_dir, replica.id)
+        replica.starts += 1
+        replica.restarts = replica.starts - 1
+        self.started_total += 1
+        read_fd, write_fd = os.pipe()
+        with open(log_path, "ab") as log:
+            log.write(
+                f"--- planner: replica {replica.id} start #{replica.starts} at "
+                f"{time.strftime('%H:%M:%S')} (cold_start_s {cold_start_s:.3f}) ---\n".encode()
+            )
+            log.flush()
+            env = {**self._env, ENV_REPLICA_ID: str(replica.id)}
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "planner.serve.replica",
+                    "--score", str(cfg.score_path),
+                    "--max-concurrent", str(cfg.service.max_concurrent),
+                    "--extra-start-s", f"{cold_start_s:.6f}",
+                    "--ready-fd", str(write_fd),
+                    "--parent-pid", str(os.getpid()),
+                    stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+                    pass_fds=(write_fd,), start_new_session=True, env=env,
+                )  # fmt: skip
+            except BaseException:
+                os.close(read_fd)
+                raise
+            finally:
+                os.close(write_fd)
+        self._procs[replica.id] = proc
+        replica.pid = proc.pid
+        port = await self._wait_ready(proc, read_fd)
+        if port is None:
+            await self._terminate(proc)
+            self._procs.pop(replica.id, None)
+            replica.failures += 1
+            replica.crash_loop = True
+            replica.last_error = log_tail(log_path, lines=20)
+            return
+        replica.port = port
+        replica.failures = 0
+        replica.crash_loop = False
+        self.pool.add_ready(replica)
+        await proc.wait()
+        # The process ended while serving: withdraw it (in-flight requests get 502) and restart.
+        self._procs.pop(replica.id, None)
+        self.pool.withdraw(replica, State.STARTING)
+        if not replica.stopping:
+            replica.last_error = f"exited with status {proc.returncode} while serving"
+
+    async def _wait_ready(self, proc: asyncio.subprocess.Process, read_fd: int) -> int | None:
+        """The port the replica reports, or None if it exits or overruns the start budget."""
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", 0)
+        )
+        try:
+            line = await asyncio.wait_for(reader.readline(), self.config.start_timeout_s)
+        except TimeoutError:
+            return None
+        finally:
+            transport.close()
+        if not line.startswith(b"READY "):
+            return None
+        return int(line.split()[1])
+
+    async def _terminate(self, proc: asyncio.subprocess.Process) -> None:
+        if proc.returncode is None:
+            _kill_group(proc.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 5.0)
+            except TimeoutError:
+                _kill_group(proc.pid, signal.SIGKILL)
+                await proc.wait()
+        else:
+            _kill_group(proc.pid, signal.SIGKILL)  # children score.py may have left behind
+
+    # -- autoscaler -------------------------------------------------------------------------
+    def observe(self) -> Any:
+        """The Observation of the real state, as the simulator builds it."""
+        from planner.autoscalers import Observation
+
+        busy_avg, queued_avg = self.pool.averages()
+        active = [r for r in self.replicas if not r.stopping]
+        ready = sum(1 for r in active if r.state is State.READY)
+        return Observation(
+            t_s=time.monotonic() - self._t0,
+            ready=ready,
+            starting=len(active) - ready,
+            busy=self.pool.busy,
+            queued=self.pool.queued,
+            busy_avg=busy_avg,
+            queued_avg=queued_avg,
+        )
+
+    async def _control_loop(self) -> None:
+        interval_s = float(self.policy.interval_s)
+        next_t = time.monotonic()
+        while True:
+            next_t += interval_s
+            await asyncio.sleep(max(0.0, next_t - time.monotonic()))
+            self.desired = int(self.policy.decide(self.observe()))
+            self.reconcile(self.desired)
+
+    def reconcile(self, desired: int) -> None:
+        """Start or drain replicas so that the active (not stopping) count becomes `desired`."""
+        active = [r for r in self.replicas if not r.stopping]
+        if desired > len(active):
+            for _ in range(desired - len(active)):
+                self.launch()
+        elif desired < len(active):
+            rank = {State.BACKOFF: 0, State.STARTING: 1, State.READY: 2}
+            victims = sorted(active, key=lambda r: (rank.get(r.state, 0), r.in_flight, -r.id))
+            for replica in victims[: len(active) - desired]:
+                task = asyncio.create_task(self.stop(replica))
+                self._stopping.add(task)
+                task.add_done_callback(self._stopping.discard)
