@@ -64,8 +64,13 @@ class Recommendation:
     reasons: dict[str, str]
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON/YAML-ready dict: inputs, results and reasons (None for 'never')."""
+        """A JSON/YAML-ready dict: inputs, results and reasons (None for 'never').
+
+        Also carries `max_request_wait_s` (= max_wait_s), the scenario and export name, so
+        `planner export --from-json` reads the settings directly.
+        """
         out = asdict(self)
+        out["max_request_wait_s"] = self.max_wait_s
         out["reasons"] = dict(self.reasons)
         return out
 

@@ -1,5 +1,289 @@
-"""`planner recommend` (placeholder until its work lands)."""
+"""`planner recommend`: replicas and autoscale settings from closed forms, in under a second.
+
+The command parses and validates options, makes one library call
+(`planner.recommend.closed_form_recommendation`) and renders the result as a table, JSON or
+YAML. Heavy libraries are never imported here (the answer must come back fast).
+"""
 
 from __future__ import annotations
 
-from planner.cli._app import app  # noqa: F401
+import json
+import math
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from planner.cli._app import app, handles_errors
+
+if TYPE_CHECKING:
+    from planner.recommend import Recommendation
+
+
+class OutputFormat(StrEnum):
+    """How to print the recommendation."""
+
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number: {value}")
+    return value
+
+
+def _positive(value: float) -> float:
+    if not _finite(value) > 0:
+        raise typer.BadParameter(f"must be > 0: {value:g}")
+    return value
+
+
+def _optional_positive(value: float | None) -> float | None:
+    return None if value is None else _positive(value)
+
+
+def _non_negative(value: float) -> float:
+    if not _finite(value) >= 0:
+        raise typer.BadParameter(f"must be >= 0: {value:g}")
+    return value
+
+
+def _fraction_target(value: float) -> float:
+    if not 0 < value <= 1:
+        raise typer.BadParameter(f"must be in (0, 1] (0.7 = 70 %): {value:g}")
+    return value
+
+
+def _fraction_slo(value: float) -> float:
+    if value == 0:  # with a finite wait limit some request always waits longer: never met
+        raise typer.BadParameter(f"must be > 0 (0 needs an infinite wait): {value:g}")
+    if not 0 < value < 1:
+        raise typer.BadParameter(f"must be in (0, 1) (0.001 = 0.1 %): {value:g}")
+    return value
+
+
+def _at_least_one(value: int) -> int:
+    if value < 1:
+        raise typer.BadParameter(f"must be an integer >= 1: {value}")
+    return value
+
+
+_PEAK = "'--peak-rps'"
+HELP = (
+    "Replicas and min/max/target autoscale settings from Azure ML's formula and queueing "
+    "theory.\n\n"
+    "Prints the formula's replica count; what an M/M/c queue with the router's wait limit "
+    "says about waits and 503s at that size; how large a sudden spike the warm replicas "
+    "absorb; and recommended min_replicas, max_replicas and target utilization, each with "
+    "its reason. Assumes Poisson arrivals and exponential request times (steady state)."
+)
+EPILOG = (
+    "Example: [bold]planner recommend --rps 20[/bold] gives Azure ML's documented example, "
+    "20 rps × 10 s / 0.7 / 1 → 286 replicas. Add [bold]--peak-rps 60[/bold] to size the warm "
+    "pool for a spike, [bold]--format json[/bold] for machines "
+    "(feed it to [bold]planner export --from-json[/bold])."
+)
+
+
+@app.command(help=HELP, epilog=EPILOG)
+@handles_errors
+def recommend(
+    rps: Annotated[
+        float,
+        typer.Option(
+            "--rps",
+            help="Steady request rate, requests per second.",
+            callback=_positive,
+            show_default=False,
+        ),
+    ],
+    request_time: Annotated[
+        float,
+        typer.Option(
+            "--request-time",
+            help="Mean time one request takes on a replica, seconds.",
+            callback=_positive,
+        ),
+    ] = 10.0,
+    max_concurrent: Annotated[
+        int,
+        typer.Option(
+            "--max-concurrent",
+            help="Requests one replica serves at once (Azure ML max_concurrent_requests).",
+            callback=_at_least_one,
+        ),
+    ] = 1,
+    target_util: Annotated[
+        float,
+        typer.Option(
+            "--target-util",
+            help="Autoscale target utilization, a fraction in (0, 1].",
+            callback=_fraction_target,
+        ),
+    ] = 0.7,
+    max_wait: Annotated[
+        float,
+        typer.Option(
+            "--max-wait",
+            help="Router queue wait before a 503 (max_request_wait_time), seconds; 0 = no queue.",
+            callback=_non_negative,
+        ),
+    ] = 0.5,
+    peak_rps: Annotated[
+        float | None,
+        typer.Option(
+            "--peak-rps",
+            help="Spike the warm pool must carry, requests per second (>= --rps). \\[default: --rps]",
+            callback=_optional_positive,
+            show_default=False,
+        ),
+    ] = None,
+    slo_503: Annotated[
+        float,
+        typer.Option(
+            "--slo-503",
+            help="Largest acceptable fraction of 503s, in (0, 1) (0.001 = 0.1 %).",
+            callback=_fraction_slo,
+        ),
+    ] = 0.001,
+    latency_p99: Annotated[
+        float | None,
+        typer.Option(
+            "--latency-p99",
+            help="Target p99 latency (queue wait + request time), seconds. \\[default: none]",
+            callback=_optional_positive,
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table for people, json or yaml for tools.")
+    ] = OutputFormat.table,
+    # Simulation-backed options (--spike-duration, --cold-start, --scenario,
+    # --cost-per-replica-hour, --html) go here; when any is given, the command will call the
+    # simulation-backed search instead of `closed_form_recommendation` (see _recommendation).
+) -> None:
+    """Replicas and min/max/target autoscale settings from closed forms (help text: HELP)."""
+    if peak_rps is not None and peak_rps < rps:
+        raise typer.BadParameter(f"must be >= --rps ({rps:g}): {peak_rps:g}", param_hint=_PEAK)
+    if latency_p99 is not None and latency_p99 <= request_time:
+        message = f"must be > --request-time ({request_time:g}): {latency_p99:g}"
+        raise typer.BadParameter(message, param_hint="'--latency-p99'")
+    rec = _recommendation(
+        rps=rps,
+        request_time_s=request_time,
+        max_concurrent=max_concurrent,
+        target_utilization=target_util,
+        max_wait_s=max_wait,
+        peak_rps=peak_rps,
+        max_rate_503=slo_503,
+        latency_p99_s=latency_p99,
+    )
+    _render(rec, output_format)
+
+
+def _recommendation(**options: Any) -> Recommendation:
+    """The one library call (the place a simulation-backed search will branch off)."""
+    from planner.recommend import closed_form_recommendation
+
+    return closed_form_recommendation(**options)
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+
+def _render(rec: Recommendation, output_format: OutputFormat) -> None:
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(rec.to_dict(), indent=2, ensure_ascii=False))
+    elif output_format is OutputFormat.yaml:
+        import yaml
+
+        typer.echo(yaml.safe_dump(rec.to_dict(), sort_keys=False, allow_unicode=True), nl=False)
+    else:
+        _print_table(rec)
+
+
+def _prob(p: float) -> str:
+    """A probability for people: percent when readable, scientific when tiny."""
+    if p == 0:
+        return "0"
+    return f"{p:.2%}" if p >= 1e-4 else f"{p:.1e}"
+
+
+def _secs(x: float) -> str:
+    return f"{x:.3g} s"
+
+
+def _key_values(rows: list[tuple[str, str]]) -> Any:
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 3))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for key, value in rows:
+        grid.add_row(f"  {key}", value)
+    return grid
+
+
+def _print_table(rec: Recommendation) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    servers = rec.replicas * rec.max_concurrent
+    met = "met" if rec.predicted_rate_503 <= rec.max_rate_503 else "NOT met"
+    console.print("[bold]Sizing formula[/bold] (Azure ML docs)")
+    console.print(f"  {rec.reasons['replicas'].removeprefix('Azure ML formula: ')}\n")
+
+    console.print(
+        f"[bold]Queueing view at {rec.replicas} replicas[/bold] (steady {rec.rps:g} rps; "
+        f"M/M/c, {rec.max_wait_s:g} s wait limit)"
+    )
+    queue = [
+        ("utilization", f"{rec.utilization:.1%} of {servers} slots"),
+        ("P(wait > 0)", _prob(rec.p_wait)),
+        ("wait p99", _secs(rec.wait_p99_s)),
+        ("latency p99", f"≈ {_secs(rec.predicted_latency_p99_s)} (wait p99 + request time)"),
+        ("503 rate", f"{_prob(rec.predicted_rate_503)} (SLO {_prob(rec.max_rate_503)}: {met})"),
+    ]
+    console.print(_key_values(queue))
+
+    console.print(
+        f"\n[bold]Spike view at {rec.replicas} warm replicas[/bold] "
+        "(new replicas take a cold start to arrive)"
+    )
+    spike = [
+        ("capacity", f"{rec.capacity_rps:.4g} rps"),
+        ("absorbs", f"a sudden rise of {rec.spike_absorbed:+.0%} before a queue builds"),
+    ]
+    if rec.peak_rps > rec.rps:
+        first = rec.seconds_to_first_503
+        spike.append(
+            (
+                f"at {rec.peak_rps:g} rps",
+                "fits the capacity: no 503s expected"
+                if first is None
+                else f"first 503s after ≈ {_secs(first)} (queue wait passes {rec.max_wait_s:g} s)",
+            )
+        )
+    console.print(_key_values(spike))
+
+    console.print("\n[bold]Recommended autoscale settings[/bold]")
+    settings = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    settings.add_column("setting", style="bold", no_wrap=True)
+    settings.add_column("value", justify="right", no_wrap=True)
+    settings.add_column("why")
+    settings.add_row("min_replicas", str(rec.min_replicas), rec.reasons["min_replicas"])
+    settings.add_row("max_replicas", str(rec.max_replicas), rec.reasons["max_replicas"])
+    settings.add_row(
+        "target_utilization",
+        f"{rec.recommended_target_utilization:g}",
+        rec.reasons["target_utilization"],
+    )
+    console.print(settings)
+    console.print(
+        "Closed forms: Poisson arrivals, exponential request times, steady state. "
+        "Spikes and cold starts are what a simulation checks."
+    )
