@@ -135,7 +135,7 @@ def recommend(
         float | None,
         typer.Option(
             "--peak-rps",
-            help="Spike the warm pool must carry, requests per second (>= --rps). \\[default: --rps]",
+            help="Spike the warm pool must carry, rps (>= --rps). \\[default: --rps]",
             callback=_optional_positive,
             show_default=False,
         ),
