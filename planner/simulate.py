@@ -30,6 +30,232 @@ CONTRACT (owned by the engine work; metrics, recommend, sweep, report and loadte
     TIMELINE_COLUMNS = ("t_s", "rps_offered", "arrivals", "ready", "starting", "draining",
         "desired", "queue_len", "busy", "n_503", "n_504")   # one row per whole second
     REQUEST_COLUMNS = ("t_arrival_s", "wait_s", "latency_s", "replica", "status")   # status 200/503/504
+
+Definitions (additions to the contract, all over requests arriving at t >= warmup_s):
+    SUMMARY_COLUMNS ends with one added column, "mean_time_in_system_s": mean time a request
+        holds the system (queue wait + slot occupancy; a 503 holds it for its wait), so that
+        Little's law reads
+        mean_in_system ≈ requests / (duration_s − warmup_s) × mean_time_in_system_s.
+    mean_wait_s: mean router-queue wait over ALL counted requests (a 503 after waiting counts
+        max_request_wait_s; a 503 at arrival counts 0).
+    p_wait: share of requests that found no free slot (queued or rejected at once): Erlang C's
+        P(wait > 0), or Erlang B's blocking probability when max_request_wait_s = 0.
+    latency_*: response time of served (200 and 504) requests: wait + service, or wait +
+        scoring_timeout_s for a 504. Percentiles are read from a log histogram
+        (LATENCY_BIN_EDGES_S, error < 0.25 %), or exactly from the records when keep_requests.
+    peak_replicas: largest ready + starting count in [warmup_s, duration_s].
+    throughput_rps: 200 responses per second of the window.
+    Timeline row k: state at the instant t_s = k (busy: in service on ready replicas; draining
+        replicas' work is not in `busy`), `arrivals` in [k, k + 1); n_503 / n_504 are counted by
+        the ARRIVAL second of the request, so the spike that caused them is where they show.
+    Request rows: every request, warm-up included, in the order of their outcome; replica is -1
+        for a 503; wait_s = latency_s = max_request_wait_s for an expired request.
 """
 
+# ruff: noqa: E501  (the CONTRACT block above is quoted verbatim; its lines are longer)
 from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from planner.model import LATENCY_BIN_EDGES_S, TIMED_OUT_KEEPS_SLOT, Model, hist_percentile
+
+if TYPE_CHECKING:
+    from planner.scenario import Scenario
+
+__all__ = [
+    "LATENCY_BIN_EDGES_S",
+    "REQUEST_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "TIMED_OUT_KEEPS_SLOT",
+    "TIMELINE_COLUMNS",
+    "RepResult",
+    "Results",
+    "run",
+    "run_rep",
+]
+
+SUMMARY_COLUMNS = (
+    "rep", "requests", "n_200", "n_503", "n_504", "rate_503", "rate_504", "mean_wait_s",
+    "p_wait", "latency_mean_s", "latency_p50_s", "latency_p95_s", "latency_p99_s",
+    "peak_replicas", "replica_seconds", "mean_in_system", "throughput_rps",
+    "mean_time_in_system_s",
+)  # fmt: skip
+TIMELINE_COLUMNS = (
+    "t_s", "rps_offered", "arrivals", "ready", "starting", "draining", "desired", "queue_len",
+    "busy", "n_503", "n_504",
+)  # fmt: skip
+REQUEST_COLUMNS = ("t_arrival_s", "wait_s", "latency_s", "replica", "status")
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as `callback(done, total)` after each finished replication."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepResult:
+    """One replication: its stats row, per-second timeline and (optionally) request records."""
+
+    seed: int
+    stats: dict[str, float]
+    timeline: list[tuple[Any, ...]]
+    requests: list[tuple[Any, ...]] | None
+    latency_hist: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Results:
+    """All replications of a scenario as long DataFrames with a `rep` (= seed) column."""
+
+    scenario: Scenario
+    summary: pd.DataFrame
+    timeline: pd.DataFrame
+    requests: pd.DataFrame | None
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+def run_rep(scenario: Scenario, seed: int, *, keep_requests: bool = False) -> RepResult:
+    """Simulate one replication of `scenario` with random streams from `seed`.
+
+    Memory does not grow with the number of requests unless `keep_requests`.
+    """
+    policy = None
+    if scenario.deployment.autoscaler != "none":
+        from planner.autoscalers import make_policy
+
+        policy = make_policy(scenario.deployment, scenario.service.max_concurrent)
+    out = Model(scenario, seed, policy=policy, keep_requests=keep_requests).run()
+    n = out.n_requests
+    n_served = out.n_200 + out.n_504
+    if keep_requests and out.requests is not None:
+        warm = scenario.warmup_s
+        lat = np.array([r[2] for r in out.requests if r[0] >= warm and r[4] != 503])
+        pcts = [float(np.quantile(lat, q)) if lat.size else math.nan for q in (0.5, 0.95, 0.99)]
+    else:
+        pcts = [
+            hist_percentile(out.latency_hist, q, out.latency_min_s, out.latency_max_s)
+            for q in (0.5, 0.95, 0.99)
+        ]
+    window = out.window_s
+    stats: dict[str, float] = {
+        "rep": seed,
+        "requests": n,
+        "n_200": out.n_200,
+        "n_503": out.n_503,
+        "n_504": out.n_504,
+        "rate_503": _ratio(out.n_503, n),
+        "rate_504": _ratio(out.n_504, n),
+        "mean_wait_s": _ratio(out.sum_wait_s, n),
+        "p_wait": _ratio(out.n_no_free, n),
+        "latency_mean_s": _ratio(out.sum_latency_s, n_served),
+        "latency_p50_s": pcts[0],
+        "latency_p95_s": pcts[1],
+        "latency_p99_s": pcts[2],
+        "peak_replicas": out.peak_replicas,
+        "replica_seconds": out.area_replicas,
+        "mean_in_system": _ratio(out.area_in_system, window),
+        "throughput_rps": _ratio(out.n_200, window),
+        "mean_time_in_system_s": _ratio(out.sum_time_in_system_s, n),
+    }
+    return RepResult(
+        seed=seed,
+        stats=stats,
+        timeline=out.timeline,
+        requests=out.requests,
+        latency_hist=out.latency_hist,
+    )
+
+
+def _run_rep_task(args: tuple[Scenario, int, bool]) -> RepResult:
+    """Top-level (picklable, spawn-safe) wrapper for the process pool."""
+    scenario, seed, keep = args
+    return run_rep(scenario, seed, keep_requests=keep)
+
+
+def _frame(rows: list[tuple[Any, ...]], columns: tuple[str, ...], seed: int) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(rows, columns=list(columns))
+    df.insert(0, "rep", seed)
+    return df
+
+
+def results_from_reps(scenario: Scenario, reps: Sequence[RepResult]) -> Results:
+    """Assemble replications into Results: each DataFrame is built once."""
+    summary = pd.DataFrame([r.stats for r in reps], columns=list(SUMMARY_COLUMNS))
+    summary = summary.astype(
+        {c: "int64" for c in ("rep", "requests", "n_200", "n_503", "n_504", "peak_replicas")}
+    )
+    timeline = pd.concat(
+        [_frame(r.timeline, TIMELINE_COLUMNS, r.seed) for r in reps], ignore_index=True
+    )
+    requests = None
+    if reps and all(r.requests is not None for r in reps):
+        requests = pd.concat(
+            [_frame(r.requests or [], REQUEST_COLUMNS, r.seed) for r in reps], ignore_index=True
+        )
+    return Results(scenario=scenario, summary=summary, timeline=timeline, requests=requests)
+
+
+def _progress_callback(progress: bool | ProgressCallback, total: int) -> tuple[Any, Any]:
+    """(callback, closer): a rich bar on a TTY for `True`, the given callable, or nothing."""
+    if callable(progress):
+        return progress, None
+    if not progress or not sys.stderr.isatty():
+        return None, None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("replications", total=total)
+    bar.start()
+    return (lambda done, _total: bar.update(task, completed=done)), bar.stop
+
+
+def run(
+    scenario: Scenario,
+    seeds: Sequence[int] | None = None,
+    *,
+    keep_requests: bool = False,
+    processes: int | None = 1,
+    progress: bool | ProgressCallback = False,
+) -> Results:
+    """Run one replication per seed (default: scenario.seeds) and assemble Results.
+
+    Args:
+        scenario: a validated scenario.
+        seeds: replication seeds; the `rep` column of every frame holds the seed.
+        keep_requests: also keep one row per request (memory grows with requests).
+        processes: worker processes; 1 runs in this process, None uses every CPU.
+        progress: True shows a rich progress bar over replications when stderr is a TTY;
+            a callable is called as `progress(done, total)` after each replication.
+    """
+    seed_list = [int(s) for s in (scenario.seeds if seeds is None else seeds)]
+    total = len(seed_list)
+    workers = (os.cpu_count() or 1) if processes is None else max(1, processes)
+    callback, close = _progress_callback(progress, total)
+    reps: list[RepResult] = []
+    try:
+        if workers == 1 or total <= 1:
+            for s in seed_list:
+                reps.append(run_rep(scenario, s, keep_requests=keep_requests))
+                if callback:
+                    callback(len(reps), total)
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
+                tasks = [(scenario, s, keep_requests) for s in seed_list]
+                for rep in pool.map(_run_rep_task, tasks):
+                    reps.append(rep)
+                    if callback:
+                        callback(len(reps), total)
+    finally:
+        if close:
+            close()
+    return results_from_reps(scenario, reps)
