@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -65,7 +66,7 @@ def summary_stub(reps: int = 5, meets: bool | None = False) -> SimpleNamespace:
 
 
 @pytest.fixture(autouse=True)
-def _close_figures() -> None:
+def _close_figures() -> Iterator[None]:
     """Close every figure after a test so memory stays flat."""
     yield
     plt.close("all")
