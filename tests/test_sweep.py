@@ -67,7 +67,7 @@ def two_by_two(tmp_path: Path) -> Scenario:
 
 def bare(sweep: tuple[tuple[str, tuple[Any, ...]], ...]) -> Scenario:
     """A scenario object built directly, with only a sweep block of interest."""
-    service = Service(request_time_s=Constant(value_s=0.5))
+    service = Service(request_time_s=Constant(value_s=0.5), cold_start_s=Constant(value_s=30.0))
     return Scenario(
         name="bare", duration_s=60.0, traffic=Traffic(rps=1.0), service=service, sweep=sweep
     )
