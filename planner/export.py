@@ -10,6 +10,7 @@ Field names and defaults: ../shared/reference/autoscalers.md §1.1 (v1 `deploy_c
 from __future__ import annotations
 
 import json
+import math
 import re
 import textwrap
 from collections.abc import Mapping
@@ -107,26 +108,26 @@ class ExportSettings:
 
     def __post_init__(self) -> None:
         _check_name("name", self.name)
-        _check_int("min_replicas", self.min_replicas, low=1)
-        _check_int("max_replicas", self.max_replicas, low=1)
+        for key in ("min_replicas", "max_replicas", "max_concurrent"):
+            _check_int(key, getattr(self, key), low=1)
         if self.max_replicas < self.min_replicas:
             raise ScenarioError(
                 f"max_replicas must be >= min_replicas ({self.min_replicas}): {self.max_replicas}"
             )
-        t = _check_number("target_utilization", self.target_utilization)
-        if not 0 < t <= 1:
-            raise ScenarioError(f"target_utilization must be in (0, 1]: {t!r}")
-        if _percent(t) < 1:
-            raise ScenarioError(f"target_utilization must be >= 0.005 (1 % once rounded): {t!r}")
-        _check_positive("refresh_s", self.refresh_s)
-        _check_int("max_concurrent", self.max_concurrent, low=1)
-        if _check_number("max_request_wait_s", self.max_request_wait_s) < 0:
-            raise ScenarioError(f"max_request_wait_s must be >= 0: {self.max_request_wait_s!r}")
-        _check_positive("scoring_timeout_s", self.scoring_timeout_s)
-        if _check_number("scale_down_delay_s", self.scale_down_delay_s) < 0:
-            raise ScenarioError(f"scale_down_delay_s must be >= 0: {self.scale_down_delay_s!r}")
-        _check_positive("cpu_cores", self.cpu_cores)
-        _check_positive("memory_gb", self.memory_gb)
+        target = _check_number("target_utilization", self.target_utilization)
+        if not 0 < target <= 1:
+            raise ScenarioError(f"target_utilization must be in (0, 1]: {target!r}")
+        if _percent(target) < 1:
+            raise ScenarioError(
+                f"target_utilization must be >= 0.005 (1 % once rounded): {target!r}"
+            )
+        positive = ("refresh_s", "scoring_timeout_s", "cpu_cores", "memory_gb")
+        for key in (*positive, "max_request_wait_s", "scale_down_delay_s"):
+            value = getattr(self, key)
+            if _check_number(key, value) < 0 or (value == 0 and key in positive):
+                raise ScenarioError(
+                    f"{key} must be {'>' if key in positive else '>='} 0: {value!r}"
+                )
         if self.initial_replicas is not None:
             _check_int("initial_replicas", self.initial_replicas, low=1)
             if not self.min_replicas <= self.initial_replicas <= self.max_replicas:
@@ -134,10 +135,12 @@ class ExportSettings:
                     f"initial_replicas must be within min_replicas..max_replicas "
                     f"({self.min_replicas}..{self.max_replicas}): {self.initial_replicas}"
                 )
-        for key in ("model_name", "endpoint_name", "instance_type"):
+        if self.instance_type is not None:
+            _check_name("instance_type", self.instance_type)
+        for key in ("model_name", "endpoint_name"):
             value = getattr(self, key)
-            if value is not None:
-                _check_name(key, value)
+            if value is not None and not (isinstance(value, str) and _ASSET_RE.match(value)):
+                raise ScenarioError(f"{key} must match {_ASSET_RE.pattern}: {value!r}")
 
 
 def from_scenario(scenario: Any, **overrides: Any) -> ExportSettings:
@@ -307,7 +310,7 @@ def hpa_dict(
     target = deployment_name or settings.name
     _check_name("deployment_name", target)
     _check_name("namespace", namespace)
-    window_s = round(settings.scale_down_delay_s)
+    window_s = _half_up(_decimal(settings.scale_down_delay_s))
     if window_s > HPA_MAX_STABILIZATION_S:
         raise ScenarioError(
             f"scale_down_delay_s must be <= {HPA_MAX_STABILIZATION_S} for HPA "
@@ -363,13 +366,8 @@ def hpa_yaml(
     metric_name: str = DEFAULT_CONCURRENCY_METRIC,
 ) -> str:
     """The HPA as YAML with the limits as comments (see `hpa_dict`)."""
-    doc = hpa_dict(
-        settings,
-        deployment_name=deployment_name,
-        namespace=namespace,
-        metric=metric,
-        metric_name=metric_name,
-    )
+    options = {"namespace": namespace, "metric": metric, "metric_name": metric_name}
+    doc = hpa_dict(settings, deployment_name=deployment_name, **options)
     return _header(settings, "hpa", "Kubernetes HorizontalPodAutoscaler", "#") + _dump_yaml(doc)
 
 
@@ -416,6 +414,7 @@ def notes(settings: ExportSettings, fmt: str) -> tuple[str, ...]:
 # ---- helpers ------------------------------------------------------------------------------------
 
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_ASSET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")  # Azure ML asset names
 _METRIC_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
 
 
@@ -439,24 +438,29 @@ def _decimal(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
+def _half_up(value: Decimal) -> int:
+    """`value` rounded half up to an integer (66.5 -> 67; the built-in round() gives 66)."""
+    return int(value.quantize(Decimal(1), ROUND_HALF_UP))
+
+
 def _percent(fraction: float) -> int:
     """A fraction as an integer percent, rounded half up on its decimal form (0.675 -> 68)."""
-    return int((_decimal(fraction) * 100).quantize(Decimal(1), ROUND_HALF_UP))
+    return _half_up(_decimal(fraction) * 100)
 
 
 def _ms(seconds: float) -> int:
     """Seconds as whole milliseconds, rounded half up (0.5 -> 500)."""
-    return int((_decimal(seconds) * 1000).quantize(Decimal(1), ROUND_HALF_UP))
+    return _half_up(_decimal(seconds) * 1000)
 
 
 def _whole_seconds(seconds: float) -> int:
     """Seconds rounded half up to a whole number, at least 1."""
-    return max(1, int(_decimal(seconds).quantize(Decimal(1), ROUND_HALF_UP)))
+    return max(1, _half_up(_decimal(seconds)))
 
 
 def _quantity(value: Decimal) -> str:
     """A Kubernetes quantity string: whole units, else milli-units rounded half up (0.7 -> 700m)."""
-    milli = int((value * 1000).quantize(Decimal(1), ROUND_HALF_UP))
+    milli = _half_up(value * 1000)
     return str(milli // 1000) if milli % 1000 == 0 else f"{milli}m"
 
 
@@ -484,14 +488,9 @@ def _check_name(field: str, value: object) -> None:
 
 
 def _check_number(field: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise ScenarioError(f"{field} must be a number: {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ScenarioError(f"{field} must be a finite number: {value!r}")
     return float(value)
-
-
-def _check_positive(field: str, value: object) -> None:
-    if _check_number(field, value) <= 0:
-        raise ScenarioError(f"{field} must be > 0: {value!r}")
 
 
 def _check_int(field: str, value: object, *, low: int) -> None:
