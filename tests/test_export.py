@@ -223,12 +223,12 @@ def test_v2_yaml_round_trips_the_settings() -> None:
         max_request_wait_s=0.25,
         scoring_timeout_s=5,
         endpoint_name="scorer",
-        model_name="churn",
+        model_name="sklearn_mnist",
     )
     doc = yaml.safe_load(azureml_v2_kubernetes_yaml(s))
     assert doc["$schema"].endswith("/kubernetesOnlineDeployment.schema.json")
     assert (doc["name"], doc["endpoint_name"], doc["type"]) == ("blue", "scorer", "kubernetes")
-    assert doc["model"] == "azureml:churn:<MODEL-VERSION>"
+    assert doc["model"] == "azureml:sklearn_mnist:<MODEL-VERSION>"
     assert doc["scale_settings"] == {
         "type": "target_utilization",
         "min_instances": 2,
