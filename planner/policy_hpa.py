@@ -239,7 +239,8 @@ class HpaPolicy:
             return current
         with_sample = min(obs.ready, ready_then)
         missing = obs.ready - with_sample
-        total = load_then * with_sample / ready_then
+        # Pods that became ready after the sample have none (missing); the rest keep its average.
+        total = load_then if with_sample == ready_then else load_then * with_sample / ready_then
         mc = self._max_concurrent
         if p.metric == "cpu":
             target_pct = round(self._target * 100)
