@@ -216,7 +216,7 @@ class WaitProfile:
         rate_503: P(V > τ): fraction of arrivals that wait τ and get 503.
         mean_wait_s: mean queue wait of the served (non-503) requests.
         utilization: fraction of slots busy = λ(1 − rate_503) / (cμ).
-        p_idle: P(V = 0); density_at_zero, decay_per_s: f(x) = density_at_zero·e^(−decay_per_s·x).
+        p_idle: P(V = 0). On (0, τ), V has the density exp(log_density_at_zero − decay_per_s·x).
     """
 
     servers: int
@@ -226,7 +226,7 @@ class WaitProfile:
     mean_wait_s: float
     utilization: float
     p_idle: float
-    density_at_zero: float
+    log_density_at_zero: float
     decay_per_s: float
 
     @property
@@ -239,17 +239,25 @@ class WaitProfile:
         if not 0 <= q <= 1:
             raise ValueError(f"q must be in [0, 1]: {q}")
         served, theta, tau = 1.0 - self.rate_503, self.decay_per_s, self.max_wait_s
-        if served <= 0 or self.density_at_zero <= 0:
-            return 0.0
+        if q == 1 or served <= 0:
+            return tau if served > 0 else 0.0
         if theta > 0:  # solve P(W > t | served) = 1 − q from the tail: accurate for high q
-            tail = (1 - q) * served / self.density_at_zero  # = ∫_t^τ e^(−θx) dx
-            inner = theta * tail + (0.0 if math.isinf(tau) else math.exp(-theta * tau))
-            t = math.inf if inner <= 0 else -math.log(inner) / theta
-        else:  # θ <= 0: solve from the head, ∫_0^t e^(|θ|x) dx = k
-            k = (q * served - self.p_idle) / self.density_at_zero
-            if k <= 0:
+            # ∫_t^τ e^(−θx) dx = (1 − q)·served / f(0)  ⇔  e^(−θt) = θ·that + e^(−θτ)
+            log_tail = math.log(theta * (1 - q) * served) - self.log_density_at_zero
+            if log_tail >= 0:
                 return 0.0
-            t = k if theta == 0 else math.log1p(-theta * k) / -theta
+            inner = math.exp(log_tail) + (0.0 if math.isinf(tau) else math.exp(-theta * tau))
+            t = -math.log(inner) / theta
+        else:  # θ <= 0: solve from the head, ∫_0^t e^(|θ|x) dx = (q·served − P(V=0)) / f(0)
+            mass = q * served - self.p_idle
+            if mass <= 0:
+                return 0.0
+            log_k = math.log(mass) - self.log_density_at_zero
+            if theta == 0:
+                t = math.exp(log_k)
+            else:
+                z = math.log(-theta) + log_k  # t = log(1 + |θ|k) / |θ|
+                t = (z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z))) / -theta
         return min(max(t, 0.0), tau)
 
 
@@ -282,7 +290,8 @@ def mmc_patience(rps: float, request_time_s: float, servers: int, max_wait_s: fl
         log_503 = log_rps - log_cmu - u
         log_mean = 2 * math.log(tau) + _log_phi1(u)  # ∫_0^τ x e^(−θx)dx
     log_norm = _logsumexp(log_idle, log_queue, log_503)  # = −log π_{c−1}
-    rate_503 = math.exp(log_503 - log_norm)
+    # NOTE: carried load <= c; the clamp only absorbs rounding of large exponents in overload.
+    rate_503 = max(math.exp(log_503 - log_norm), 1.0 - servers / a)
     served = 1.0 - rate_503
     mean_wait = math.exp(log_rps + log_mean - log_norm) / served if served > 0 else tau
     return WaitProfile(
@@ -293,7 +302,7 @@ def mmc_patience(rps: float, request_time_s: float, servers: int, max_wait_s: fl
         mean_wait_s=mean_wait,
         utilization=a * served / servers,
         p_idle=math.exp(log_idle - log_norm),
-        density_at_zero=math.exp(log_rps - log_norm),
+        log_density_at_zero=log_rps - log_norm,
         decay_per_s=theta,
     )
 
