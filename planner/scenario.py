@@ -57,7 +57,7 @@ class Service:
 
     request_time_s: Distribution
     max_concurrent: int = 1
-    cold_start_s: Distribution = field(default_factory=lambda: Constant(30.0))
+    cold_start_s: Distribution = field(default_factory=lambda: Constant(value_s=30.0))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
