@@ -83,7 +83,9 @@ def cell_scenarios(scenario: Scenario, cells: Iterable[Mapping[str, Any]]) -> li
     out = []
     for cell in cells:
         try:
-            out.append(with_overrides(scenario, dict(cell)))
+            # NOTE: warn=False: a doubtful cell (e.g. peak above max capacity) is what a sweep
+            # explores; one warning per cell would drown the output.
+            out.append(with_overrides(scenario, dict(cell), warn=False))
         except PlannerError as exc:
             raise ScenarioError(f"sweep cell {cell_label(cell)}: {exc}") from exc
     return out

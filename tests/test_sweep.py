@@ -50,9 +50,13 @@ slo:
 """
 
 
-def write_scenario(tmp_path: Path, sweep: str | None, extra: str = "") -> Path:
+# A 10× spike (40 rps × 0.5 s = 20 busy at peak) that 30 s cold starts cannot follow.
+SHARP = SMALL.replace("rps: 16", "rps: 40").replace("max_replicas: 20", "max_replicas: 30")
+
+
+def write_scenario(tmp_path: Path, sweep: str | None, base: str = SMALL) -> Path:
     """A small spike scenario file with the given sweep block (YAML lines) appended."""
-    text = SMALL + extra + (f"sweep:\n{sweep}" if sweep else "")
+    text = base + (f"sweep:\n{sweep}" if sweep else "")
     path = tmp_path / "scenario.yaml"
     path.write_text(text)
     return path
@@ -159,9 +163,11 @@ def test_torn_cache_line_is_recomputed(two_by_two: Scenario, tmp_path: Path) -> 
 
 
 def test_invalid_cell_names_the_cell(tmp_path: Path) -> None:
-    """A cell that breaks validation (min above max) raises ScenarioError naming the cell."""
-    scenario = load_scenario(write_scenario(tmp_path, "  deployment.min_replicas: [2, 30]\n"))
-    with pytest.raises(ScenarioError, match=r"deployment\.min_replicas=30"):
+    """A combination that breaks validation (min above max) raises ScenarioError naming the cell."""
+    sweep = "  deployment.min_replicas: [2, 15]\n  deployment.max_replicas: [10, 20]\n"
+    scenario = load_scenario(write_scenario(tmp_path, sweep))
+    pattern = r"deployment\.min_replicas=15, deployment\.max_replicas=10: .*max_replicas"
+    with pytest.raises(ScenarioError, match=pattern):
         run_sweep(scenario, out_dir=tmp_path / "out", processes=1, progress=False)
 
 
@@ -192,9 +198,9 @@ def test_no_sweep_block_is_an_error(tmp_path: Path) -> None:
 
 
 def test_more_min_replicas_never_more_503s(tmp_path: Path) -> None:
-    """On a 4× spike, the mean 503 rate does not increase with min_replicas, and falls overall."""
-    sweep = "  deployment.min_replicas: [1, 2, 4, 8, 12]\n"
-    scenario = load_scenario(write_scenario(tmp_path, sweep, extra=""))
+    """On a 10× spike, the mean 503 rate does not increase with min_replicas, and falls overall."""
+    sweep = "  deployment.min_replicas: [1, 4, 8, 16, 24]\n"
+    scenario = load_scenario(write_scenario(tmp_path, sweep, base=SHARP))
     df = run_sweep(scenario, out_dir=tmp_path / "out", processes=2, progress=False)
     cells = cell_summary(df, scenario.slo)
     rates = cells["rate_503"].to_numpy()
