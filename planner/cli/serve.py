@@ -1,5 +1,93 @@
-"""`planner serve` (placeholder until its work lands)."""
+"""`planner serve SCORE.PY` and `planner logs`: a score.py as a local Azure ML deployment."""
 
 from __future__ import annotations
 
-from planner.cli._app import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from planner.cli._app import app, handles_errors
+from planner.serve.config import DEFAULT_LOG_DIR
+
+
+@app.command()
+@handles_errors
+def serve(
+    score: Annotated[Path, typer.Argument(help="The scoring script: defines init() and run().")],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "--scenario",
+            help="YAML with `deployment:` and `service:` blocks; a scenario file works too.",
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Router port.")] = 8890,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind; only this machine by default.")
+    ] = "127.0.0.1",
+    log_dir: Annotated[
+        Path,
+        typer.Option("--log-dir", help="Replica logs (cleared at start; read by `planner logs`)."),
+    ] = DEFAULT_LOG_DIR,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Require `Authorization: Bearer KEY` on /score."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for sampled cold starts.")] = 0,
+    backoff_base_s: Annotated[
+        float,
+        typer.Option("--backoff-base-s", min=0.0, help="First CrashLoopBackOff delay (doubles)."),
+    ] = 10.0,
+    backoff_cap_s: Annotated[
+        float, typer.Option("--backoff-cap-s", min=0.0, help="Longest CrashLoopBackOff delay.")
+    ] = 300.0,
+) -> None:
+    """Run SCORE as a local deployment: a router on --host:--port and replica processes.
+
+    Azure ML router semantics: POST /score waits in a FIFO queue; 503 after max_request_wait_s, 504 after scoring_timeout_s, 502 when run() raises or a replica dies. A failing init() is retried with CrashLoopBackOff. The config's autoscaler scales real replica processes.
+
+    GET /stats shows replicas, queue and counts. Replica logs go to --log-dir (default ./.planner/serve-logs; see `planner logs`). Ctrl-C drains and stops everything.
+    """  # noqa: E501  (typer rewraps help paragraphs; one line each keeps them readable)
+    from planner.serve.config import ServeConfig, check_score_path, load_serve_blocks
+    from planner.serve.logs import clear_logs
+    from planner.serve.router import run_router
+
+    score_path = check_score_path(score)
+    deployment, service = load_serve_blocks(config)
+    clear_logs(log_dir)
+    serve_config = ServeConfig(
+        score_path=score_path,
+        deployment=deployment,
+        service=service,
+        host=host,
+        port=port,
+        log_dir=log_dir.resolve(),
+        key=key,
+        seed=seed,
+        backoff_base_s=backoff_base_s,
+        backoff_cap_s=backoff_cap_s,
+    )
+    raise typer.Exit(run_router(serve_config))
+
+
+@app.command()
+@handles_errors
+def logs(
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")
+    ] = False,
+    replica: Annotated[
+        int | None, typer.Option("--replica", min=0, help="Only this replica's log.")
+    ] = None,
+    log_dir: Annotated[
+        Path, typer.Option("--log-dir", help="The --log-dir given to `planner serve`.")
+    ] = DEFAULT_LOG_DIR,
+) -> None:
+    """Show the replica logs of the last `planner serve` (default dir ./.planner/serve-logs)."""
+    from planner.serve.logs import follow_logs, read_logs
+
+    lines = follow_logs(log_dir, replica) if follow else read_logs(log_dir, replica)
+    for line in lines:
+        typer.echo(line)

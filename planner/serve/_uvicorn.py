@@ -57,7 +57,10 @@ def make_server(
 
 def bind(host: str, port: int) -> socket.socket:
     """Bind and listen on host:port (0 = a free port); DeploymentError if the port is taken."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # NOTE: proto must be IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY only on sockets that say
+    # so, and accepted sockets inherit it. Without it every response waits ~40 ms (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -75,28 +75,30 @@ def check_score_path(path: str | Path) -> Path:
 
 def load_serve_blocks(path: str | Path | None) -> tuple[Deployment, Service]:
     """Read `deployment` and `service` from a scenario or config YAML (defaults when None)."""
+    if path is None:
+        from planner.distributions import Constant
+        from planner.scenario import Deployment, Service
+
+        zero = Constant(value_s=0.0)
+        return Deployment(), Service(request_time_s=zero, cold_start_s=zero)
     from planner.scenario import scenario_from_dict
 
     data: dict[str, Any] = {}
-    source = "<defaults>"
-    base_dir: Path | None = None
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ScenarioError(f"config file not found: {path}")
-        try:
-            loaded = yaml.safe_load(p.read_text())
-        except yaml.YAMLError as exc:
-            raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, Mapping):
-            raise ScenarioError(f"{path}: must be a mapping with deployment/service keys")
-        data = dict(loaded)
-        source, base_dir = str(p), p.parent
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"config file not found: {path}")
+    try:
+        loaded = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, Mapping):
+        raise ScenarioError(f"{path}: must be a mapping with deployment/service keys")
+    data = dict(loaded)
     spec = {**_SERVE_DEFAULTS, **data}
     spec["service"] = {**_SERVICE_DEFAULTS, **dict(data.get("service") or {})}
-    scenario = scenario_from_dict(spec, source=source, base_dir=base_dir)
+    scenario = scenario_from_dict(spec, source=str(p), base_dir=p.parent)
     return scenario.deployment, scenario.service
 
 

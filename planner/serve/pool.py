@@ -100,12 +100,15 @@ class Pool:
         self._t_obs = self._t_last
         self._busy_area = 0.0
         self._queued_area = 0.0
+        self.busy_seconds = 0.0  # integral of busy since start (not reset)
+        self.dispatched = 0  # requests that got a slot
 
     # -- counters -------------------------------------------------------------------------
     def _advance(self) -> None:
         now = self.clock()
         dt = now - self._t_last
         self._busy_area += self.busy * dt
+        self.busy_seconds += self.busy * dt
         self._queued_area += self.queued * dt
         self._t_last = now
 
@@ -155,6 +158,7 @@ class Pool:
         best.in_flight += 1
         best.idle.clear()
         self.busy += 1
+        self.dispatched += 1
         return slot
 
     async def acquire(self) -> Slot:

@@ -137,6 +137,8 @@ class Router:
             "busy": self.pool.busy,
             "queued": self.pool.queued,
             "requests": self.requests,
+            "dispatched": self.pool.dispatched,
+            "busy_seconds": round(self.pool.busy_seconds, 6),
             "counts": {str(k): v for k, v in sorted(self.counts.items())},
             "answered": sum(self.counts.values()),
             "crash_loop": any(r.crash_loop for r in sup.replicas),
