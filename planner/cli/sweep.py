@@ -168,7 +168,10 @@ def _print_table(
     out_dir: Path,
 ) -> None:
     from rich.console import Console
+    from rich.measure import Measurement
     from rich.table import Table
+
+    from planner.report import format_rate
 
     table = Table(
         title=f"sweep {name}: {len(ranked)} cells, cheapest first",
@@ -177,8 +180,8 @@ def _print_table(
             "(95 % upper bounds across seeds)"
         ),
     )
-    for field in fields:
-        table.add_column(field)
+    for header in _short_names(fields):
+        table.add_column(header)
     for column in ("503 rate", "503 hi", "p99 s", "replica-h", *(["cost"] * (cost_col == "cost"))):
         table.add_column(column, justify="right")
     table.add_column("SLO")
@@ -186,20 +189,25 @@ def _print_table(
     for _, row in ranked.iterrows():
         passed = bool(row["meets_slo"])
         cells = [_fmt(row[f]) for f in fields]
-        cells += [f"{row['rate_503']:.4g}", f"{row['rate_503_hi']:.4g}"]
+        cells += [format_rate(row["rate_503"]), format_rate(row["rate_503_hi"])]
         cells += [f"{row['latency_p99_s']:.3g}", f"{row['replica_hours']:.3g}"]
         if cost_col == "cost":
             cells.append(f"{row['cost']:.2f}")
         style = None
         if passed and not best_found:
             best_found, style = True, "bold green"
-            cells.append("pass ← cheapest")
+            cells.append("pass ★")
         else:
             cells.append("pass" if passed else "[red]fail[/red]")
         table.add_row(*cells, style=style)
     console = Console()
+    if not console.is_terminal:  # a file or pipe: as wide as the table needs, no cropping
+        wide = console.options.update_width(1000)
+        console = Console(width=max(80, Measurement.get(console, wide, table).maximum))
     console.print(table)
-    if not best_found:
+    if best_found:
+        console.print("★ the cheapest cell that meets the SLO")
+    else:
         console.print("No cell meets the SLO.")
     console.print(
         f"{counts['computed']} tasks computed, {counts['cached']} cached; "
@@ -212,6 +220,19 @@ def _close(figures: list[Any]) -> None:
 
     for fig in figures:
         plt.close(fig)
+
+
+def _short_names(fields: list[str]) -> list[str]:
+    """The shortest dotted suffix of each field that tells it apart from the others."""
+    names = []
+    for field in fields:
+        parts = field.split(".")
+        for n in range(1, len(parts) + 1):
+            suffix = ".".join(parts[-n:])
+            if sum(f == suffix or f.endswith("." + suffix) for f in fields) == 1:
+                break
+        names.append(suffix)
+    return names
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
