@@ -77,6 +77,7 @@ def simulate(
         raise typer.BadParameter("--requests and --csv need --out DIR", param_hint="--requests")
     if not file.is_file():
         raise PlannerError(f"scenario file not found: {file}")
+    requests = requests or csv  # --csv asks for the per-request table, as CSV
 
     from planner.insights import describe, explain_503s
     from planner.metrics import summarise
