@@ -83,10 +83,12 @@ def check_bounds(
     lt: float | None = None,
     le: float | None = None,
     what: str = "",
+    shown: Any = None,
 ) -> None:
     """Raise unless gt < value, ge <= value, value < lt, value <= le (those given).
 
-    `what` names a bound that comes from another field, e.g. "min_replicas (4)".
+    `what` names a bound that comes from another field, e.g. "min_replicas (4)"; `shown` is
+    the value as the user wrote it (default: `value`).
     """
     for op, bound, ok in (
         (">", gt, lambda b: value > b),
@@ -95,11 +97,13 @@ def check_bounds(
         ("<=", le, lambda b: value <= b),
     ):
         if bound is not None and not ok(bound):
-            raise ScenarioError(f"{path} must be {op} {what or fmt_bound(bound)}: {value!r}")
+            given = value if shown is None else shown
+            raise ScenarioError(f"{path} must be {op} {what or fmt_bound(bound)}: {given!r}")
 
 
 def number(value: Any, path: str, *, integer: bool = False, **bounds: Any) -> Any:
     """`value` as a finite float (or int if `integer`), checked against `bounds`."""
+    raw = value
     if integer:
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise ScenarioError(f"{path} must be an integer: {value!r}")
@@ -110,7 +114,7 @@ def number(value: Any, path: str, *, integer: bool = False, **bounds: Any) -> An
         value = float(value)
         if not math.isfinite(value):
             raise ScenarioError(f"{path} must be finite: {value!r}")
-    check_bounds(value, path, **bounds)
+    check_bounds(value, path, shown=raw, **bounds)
     return value
 
 
@@ -360,7 +364,8 @@ def distribution(value: Any, path: str, base_dir: Path | None, *, allow_zero: bo
             return Lognormal(mean_s=mean, sigma=num("sigma", ge=0))
         p99 = num("p99", gt=mean, what=f"mean ({mean:g})")
         factor = math.exp(Z99 * Z99 / 2)
-        check_bounds(p99, f"{path}.p99", le=mean * factor, what=f"mean × {factor:.2f}")
+        limit = f"mean × {factor:.2f} ({mean * factor:.4g})"
+        check_bounds(p99, f"{path}.p99", le=mean * factor, what=limit, shown=value["p99"])
         return Lognormal.from_mean_p99(mean, p99)
     if dist == "gamma":
         mean = num("mean", gt=0)

@@ -132,6 +132,8 @@ def load_scenario(path: str | Path) -> Scenario:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{file}: not valid YAML: {sp.yaml_problem(exc)}") from None
+    if data is None:
+        raise ScenarioError(f"{file}: the file is empty (expected name:, traffic:, ...)")
     if not isinstance(data, Mapping):
         raise ScenarioError(
             f"{file}: top level must be a mapping of fields (name:, traffic:, ...), "
@@ -231,7 +233,8 @@ def _build(
     else:
         raise ScenarioError("duration_s is required (traffic.rps has no length of its own)")
     warmup_s = v.number(spec.get("warmup_s", 0.0), "warmup_s", ge=0)
-    v.check_bounds(warmup_s, "warmup_s", lt=duration_s, what=f"duration_s ({duration_s:g})")
+    limit = f"duration_s ({duration_s:g})"
+    v.check_bounds(warmup_s, "warmup_s", lt=duration_s, what=limit, shown=spec.get("warmup_s"))
     scenario = Scenario(
         name=name,
         duration_s=duration_s,
