@@ -191,7 +191,9 @@ def test_sigint_drains_and_leaves_no_replica_processes(tmp_path: Path) -> None:
     cmd = [sys.executable, "-c", "from planner.cli import main; main()", "serve", str(SLEEP_SCORE)]
     cmd += ["--config", str(config)]
     cmd += ["--port", str(port), "--log-dir", str(tmp_path / "logs")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = tmp_path / "serve.out"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -213,6 +215,9 @@ def test_sigint_drains_and_leaves_no_replica_processes(tmp_path: Path) -> None:
         while any(map(_alive, pids)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not any(map(_alive, pids))
+        printed = out.read_text()
+        assert f"planner serve: {url}/score" in printed
+        assert "all replicas terminated" in printed
     finally:
         if proc.poll() is None:
             proc.kill()

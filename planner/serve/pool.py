@@ -47,6 +47,7 @@ class Replica:
         self.failures = 0  # consecutive failed starts
         self.crash_loop = False
         self.last_error: str | None = None
+        self.backoff_s = 0.0  # the current CrashLoopBackOff delay
         self.stopping = False
         self.idle = asyncio.Event()
 
@@ -60,6 +61,8 @@ class Replica:
             "in_flight": self.in_flight,
             "restarts": self.restarts,
             "crash_loop": self.crash_loop,
+            "failures": self.failures,
+            "backoff_s": self.backoff_s,
             "last_error": self.last_error,
         }
 

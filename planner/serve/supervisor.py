@@ -122,6 +122,7 @@ class Supervisor:
                     replica.state = State.BACKOFF
                     cfg = self.config
                     delay_s = backoff_s(replica.failures, cfg.backoff_base_s, cfg.backoff_cap_s)
+                    replica.backoff_s = delay_s
                     await asyncio.sleep(delay_s)
                     replica.state = State.STARTING
                 await self._run_once(replica)
@@ -179,6 +180,7 @@ class Supervisor:
             return
         replica.port = port
         replica.failures = 0
+        replica.backoff_s = 0.0
         replica.crash_loop = False
         self.pool.add_ready(replica)
         await proc.wait()
