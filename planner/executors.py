@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +44,7 @@ def default_processes() -> int:
 
 def run_tasks(
     tasks: Sequence[Task], *, scheduler: Any = None, processes: int | None = None
-) -> Iterator[tuple[int, Outcome]]:
+) -> Generator[tuple[int, Outcome], None, None]:
     """Run `tasks` and yield `(index, stats or exception)` as each finishes.
 
     Args:
@@ -103,12 +103,16 @@ def _run_pool(tasks: Sequence[Task], workers: int) -> Iterator[tuple[int, Outcom
 
 
 def _run_dask(tasks: Sequence[Task], scheduler: Any) -> Iterator[tuple[int, Outcome]]:
-    from distributed import Client, as_completed
+    import distributed
 
-    own_client = not isinstance(scheduler, Client)
+    # distributed has no type hints: its objects are Any here.
+    client_class: Any = distributed.Client
+    as_completed: Any = distributed.as_completed
+    client: Any
+    own_client = not isinstance(scheduler, client_class)
     if own_client:
         try:
-            client = Client(str(scheduler), timeout="10s")
+            client = client_class(str(scheduler), timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise PlannerError(
                 f"--scheduler: cannot connect to the Dask scheduler at {scheduler}: {exc}"

@@ -189,7 +189,7 @@ def cell_summary(df: pd.DataFrame, slo: Slo) -> pd.DataFrame:
     rows = []
     for cell, group in df.groupby("cell", sort=True):
         n = len(group)
-        row: dict[str, Any] = {"cell": int(cell)}  # type: ignore[call-overload]
+        row: dict[str, Any] = {"cell": int(cell)}
         row.update({f: group[f].iloc[0] for f in fields})
         row["seeds"] = n
         for metric in ("rate_503", "latency_p99_s"):
