@@ -90,13 +90,11 @@ def check_bounds(
     `what` names a bound that comes from another field, e.g. "min_replicas (4)"; `shown` is
     the value as the user wrote it (default: `value`).
     """
-    for op, bound, ok in (
-        (">", gt, lambda b: value > b),
-        (">=", ge, lambda b: value >= b),
-        ("<", lt, lambda b: value < b),
-        ("<=", le, lambda b: value <= b),
-    ):
-        if bound is not None and not ok(bound):
+    for op, bound in ((">", gt), (">=", ge), ("<", lt), ("<=", le)):
+        if bound is None:
+            continue
+        ok = {">": value > bound, ">=": value >= bound, "<": value < bound, "<=": value <= bound}
+        if not ok[op]:
             given = value if shown is None else shown
             raise ScenarioError(f"{path} must be {op} {what or fmt_bound(bound)}: {given!r}")
 
@@ -340,7 +338,7 @@ def read_samples(file: Path, path: str) -> tuple[float, ...]:
 
 def distribution(value: Any, path: str, base_dir: Path | None, *, allow_zero: bool) -> Distribution:
     """A number (constant seconds) or a `{dist: ...}` mapping, as a Distribution."""
-    positive: dict[str, float] = {"ge": 0} if allow_zero else {"gt": 0}
+    positive: dict[str, Any] = {"ge": 0} if allow_zero else {"gt": 0}
     if not isinstance(value, Mapping):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ScenarioError(

@@ -235,7 +235,8 @@ class Traffic:
         denom = r0 + np.sqrt(disc)
         x = np.divide(2.0 * u, denom, out=np.zeros_like(u), where=denom > 0)
         x = np.minimum(x, self._dur[i])
-        return self._starts[i] + x
+        times: np.ndarray = self._starts[i] + x
+        return times
 
     def arrival_times(
         self, duration_s: float, rng: np.random.Generator, chunk_size: int = 65536
