@@ -149,6 +149,7 @@ def run_sweep(
     out.mkdir(parents=True, exist_ok=True)
     cache_path = out / CACHE_FILE
     cached = {} if fresh else _read_cache(cache_path)
+    _end_torn_line(cache_path)
 
     pairs = [(c, seed) for c in range(len(cells)) for seed in seeds]
     keys = [cache_key(scenarios[c], seed) for c, seed in pairs]
@@ -232,6 +233,15 @@ def _read_cache(path: Path) -> dict[str, dict[str, float]]:
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # NOTE: an interrupted write leaves a partial line; it is recomputed
     return rows
+
+
+def _end_torn_line(path: Path) -> None:
+    """End a partial last line (an interrupted write) so new rows start on a line of their own."""
+    if path.exists() and path.stat().st_size > 0:
+        with path.open("rb+") as f:
+            f.seek(-1, 2)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
 
 
 def _results_frame(

@@ -160,6 +160,7 @@ def test_torn_cache_line_is_recomputed(two_by_two: Scenario, tmp_path: Path) -> 
     (out / CACHE_FILE).write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:20])
     again = run_sweep(two_by_two, out_dir=out, processes=1, progress=False)
     assert (again.attrs["computed"], again.attrs["cached"]) == (1, 7)
+    assert run_sweep(two_by_two, out_dir=out, processes=1, progress=False).attrs["computed"] == 0
 
 
 def test_invalid_cell_names_the_cell(tmp_path: Path) -> None:
