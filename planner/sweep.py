@@ -27,6 +27,7 @@ import pandas as pd
 from planner import __version__
 from planner.errors import PlannerError, ScenarioError
 from planner.executors import Outcome, run_tasks
+from planner.metrics import t_quantile_975
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario, Slo
@@ -311,28 +312,16 @@ def _fields_of(df: pd.DataFrame) -> list[str]:
 
 
 def _mean_upper95(values: np.ndarray) -> tuple[float, float]:
+    """Mean and Student-t 95 % upper bound of the finite values (as `metrics.summarise`)."""
+    values = values[np.isfinite(values)]
     n = len(values)
+    if n == 0:
+        return math.nan, math.nan
     mean = float(values.mean())
-    if n < 2:
+    if n == 1:
         return mean, mean
-    half = _t975(n - 1) * float(values.std(ddof=1)) / math.sqrt(n)
+    half = t_quantile_975(n - 1) * float(values.std(ddof=1)) / math.sqrt(n)
     return mean, mean + half
-
-
-def _t975(df: int) -> float:
-    """Student-t 0.975 quantile with `df` degrees of freedom."""
-    exact = (12.706204736174694, 4.302652729749462, 3.1824463052837078, 2.7764451051977934,
-             2.5705818356363146, 2.4469118511449786, 2.364624251592784, 2.306004135204166,
-             2.262157162798205)  # fmt: skip
-    if df <= len(exact):
-        return exact[df - 1]
-    # Cornish–Fisher expansion around z (Abramowitz & Stegun 26.7.5); error < 1e-5 for df >= 10.
-    z = 1.959963984540054
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
 
 
 def _write_results(frame: pd.DataFrame, out: Path) -> None:
