@@ -121,10 +121,9 @@ def describe(ex: Explanation, *, max_replicas: int | None = None) -> list[str]:
     if ex.n_503_per_rep == 0:
         lines = [f"No 503 responses after warm-up ({_n(ex.arrivals_per_rep)} requests{per})."]
     else:
-        rate = ex.n_503_per_rep / ex.arrivals_per_rep if ex.arrivals_per_rep else 0.0
         lines = [
-            f"{_n(ex.n_503_per_rep)} of {_n(ex.arrivals_per_rep)} requests got 503{per} "
-            f"({100 * rate:.3g} %), between t = {ex.first_503_s:.0f} s and {ex.last_503_s:.0f} s."
+            f"{_n(ex.n_503_per_rep)} of {_n(ex.arrivals_per_rep)} requests{per} got 503, "
+            f"between t = {ex.first_503_s:.0f} s and {ex.last_503_s:.0f} s."
         ]
         if ex.share_while_starting > 0:
             lines.append(

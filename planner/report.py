@@ -49,20 +49,26 @@ def format_rate(rate: float) -> str:
     return f"{pct:.2g} %"
 
 
+def _sig3(value: float) -> str:
+    """Three significant digits, never in exponent notation (1234.5 -> '1,234')."""
+    return f"{value:,.0f}" if abs(value) >= 999.5 else f"{value:.3g}"
+
+
 def format_seconds(seconds: float) -> str:
-    """A duration with a sensible unit: 0.0123 -> '12.3 ms', 2.5 -> '2.50 s', 5400 -> '1.50 h'."""
+    """A duration with a sensible unit: 0.0123 -> '12.3 ms', 2.5 -> '2.5 s', 5400 -> '90 min'."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return "n/a"
     s = float(seconds)
     if s == 0.0:
         return "0 s"
-    if abs(s) < 1.0:
-        return f"{s * 1000.0:.3g} ms"
-    if abs(s) < 120.0:
-        return f"{s:.3g} s"
-    if abs(s) < 7200.0:
-        return f"{s / 60.0:.3g} min"
-    return f"{s / 3600.0:.3g} h"
+    # Thresholds sit where rounding to 3 digits would carry into the next unit.
+    if abs(s) < 0.9995:
+        return f"{_sig3(s * 1000.0)} ms"
+    if abs(s) < 119.5:
+        return f"{_sig3(s)} s"
+    if abs(s) < 7195.0:
+        return f"{_sig3(s / 60.0)} min"
+    return f"{_sig3(s / 3600.0)} h"
 
 
 def _format_count(value: float) -> str:
@@ -78,7 +84,7 @@ def _format_metric(key: str, value: float) -> str:
     if key.startswith("rate_") or key == "p_wait":
         return format_rate(value)
     if key == "replica_seconds":
-        return f"{format_seconds(value)} ({float(value) / 3600.0:,.2f} replica-h)"
+        return f"{float(value) / 3600.0:,.2f} replica-h"
     if key.endswith("_s"):
         return format_seconds(value)
     if key.endswith("_rps"):
@@ -88,18 +94,18 @@ def _format_metric(key: str, value: float) -> str:
 
 # (key, label) rows of the summary table, in reading order.
 SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
-    ("requests", "requests (after warm-up)"),
-    ("n_503", "503 responses (queue full / waited too long)"),
+    ("requests", "requests after warm-up"),
+    ("n_503", "503 (no replica in time)"),
     ("rate_503", "503 rate"),
-    ("n_504", "504 responses (scoring timeout)"),
+    ("n_504", "504 (scoring timeout)"),
     ("rate_504", "504 rate"),
-    ("p_wait", "share of requests that queued"),
+    ("p_wait", "requests that queued"),
     ("mean_wait_s", "mean queue wait"),
     ("latency_p50_s", "latency p50"),
     ("latency_p95_s", "latency p95"),
     ("latency_p99_s", "latency p99"),
     ("peak_replicas", "peak replicas"),
-    ("replica_seconds", "replica time (cost)"),
+    ("replica_seconds", "cost (replica time)"),
     ("throughput_rps", "throughput"),
 )
 
@@ -116,10 +122,16 @@ def summary_rows(summary: Any) -> list[tuple[str, str, str]]:
         ci = "—"
         if key in ci95 and summary.reps > 1:
             lo, hi = ci95[key]
-            if key == "replica_seconds":
-                ci = f"{float(lo) / 3600.0:,.2f} – {float(hi) / 3600.0:,.2f} replica-h"
-            else:
-                ci = f"{_format_metric(key, lo)} – {_format_metric(key, hi)}"
+            # Counts, rates, times and costs cannot be negative; a Student-t interval over
+            # few reps can be, so the shown lower bound stops at zero.
+            lo_text, hi_text = _format_metric(key, max(float(lo), 0.0)), _format_metric(key, hi)
+            # One unit for both bounds when they share it: "1.8 – 2.2 replica-h".
+            lo_num, _, lo_unit = lo_text.partition(" ")
+            ci = (
+                f"{lo_num} – {hi_text}"
+                if lo_unit and hi_text.endswith(" " + lo_unit)
+                else f"{lo_text} – {hi_text}"
+            )
         rows.append((label, mean, ci))
     return rows
 

@@ -42,12 +42,17 @@ footer { margin-top: 3em; color: #888; font-size: .8em; }
 
 
 def flatten_mapping(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as dotted keys: {"a": {"b": 1}} -> {"a.b": 1}; lists stay values."""
+    """Nested mappings as dotted keys: {"a": {"b": 1}} -> {"a.b": 1}; lists of mappings indexed."""
     flat: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, Mapping) and value:
             flat.update(flatten_mapping(value, name))
+        elif (
+            isinstance(value, list | tuple) and value and all(isinstance(v, Mapping) for v in value)
+        ):
+            # Phases and the like: "traffic.pattern.1.rps", the path with_overrides takes.
+            flat.update(flatten_mapping({str(i): v for i, v in enumerate(value)}, name))
         else:
             flat[name] = value
     return flat
@@ -64,6 +69,11 @@ def _format_value(value: Any) -> str:
     if isinstance(value, list | tuple) and len(value) > 20:
         return f"{len(value)} values: {', '.join(map(str, value[:10]))}, …"
     return str(value)
+
+
+def _format_float(value: float) -> str:
+    """Table floats: four significant digits, whole numbers with separators from 1,000 up."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def _figure_png_base64(obj: Any) -> str:
@@ -100,7 +110,7 @@ def _frame_html(df: pd.DataFrame) -> str:
         df = df.head(MAX_TABLE_ROWS)
     show_index = not isinstance(df.index, pd.RangeIndex)
     table = df.to_html(
-        index=show_index, border=0, escape=True, na_rep="n/a", float_format=lambda v: f"{v:.4g}"
+        index=show_index, border=0, escape=True, na_rep="n/a", float_format=_format_float
     )
     return table + note
 

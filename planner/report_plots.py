@@ -52,14 +52,26 @@ def _select_rep(
     return mean, band
 
 
-def _shade_where(ax: Axes, t: np.ndarray, mask: np.ndarray, **kwargs: Any) -> None:
-    """Shade whole seconds where `mask` holds, full height of the axes."""
-    if not mask.any():
-        return
-    # Each row covers [t, t + 1): duplicate the points so the shade has square edges.
-    x = np.repeat(np.append(t, t[-1] + 1.0), 2)[1:-1]
-    m = np.repeat(mask, 2)
-    ax.fill_between(x, 0, 1, where=m, transform=ax.get_xaxis_transform(), lw=0, **kwargs)
+def _starting_area(ax: Axes, t: np.ndarray, starting: np.ndarray) -> Axes:
+    """Replicas starting as a shaded step area on a right-hand axis behind the error bars."""
+    twin = ax.twinx()
+    twin.fill_between(
+        t,
+        0,
+        starting,
+        step="post",
+        color=_STARTING,
+        alpha=0.45,
+        lw=0,
+        label="replicas starting (right axis)",
+    )
+    twin.set_ylabel("replicas starting", color="#a0700a")
+    twin.tick_params(axis="y", colors="#a0700a", labelsize=8)
+    twin.set_ylim(0, max(float(starting.max()), 1.0) * 1.1)
+    # Draw the bars above the shade: the main axes in front, its background transparent.
+    ax.set_zorder(twin.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    return twin
 
 
 def plot_timeline(
@@ -103,7 +115,7 @@ def plot_timeline(
     df, band = _select_rep(timeline, rep)
     t = df["t_s"].to_numpy(dtype=float)
     n_reps = timeline["rep"].nunique() if "rep" in timeline.columns else 1
-    label_kind = f"mean of {n_reps} reps (band: min–max)" if band is not None else None
+    label_kind = f"mean of {n_reps} reps, band min–max" if band is not None else None
 
     def col(name: str) -> np.ndarray | None:
         return df[name].to_numpy(dtype=float) if name in df.columns else None
@@ -186,11 +198,8 @@ def plot_timeline(
     ax_q.set_ylim(bottom=0)
     ax_q.set_title("Router queue", loc="left", fontsize=10)
 
-    # 4. Errors per second, shaded where replicas are starting.
-    if starting is not None:
-        _shade_where(
-            ax_err, t, starting > 0, color=_STARTING, alpha=0.25, label="replicas starting"
-        )
+    # 4. Errors per second over the number of replicas starting, so the cause is visible.
+    twin = _starting_area(ax_err, t, starting) if starting is not None else None
     n503 = col("n_503")
     n504 = col("n_504")
     bottom = np.zeros_like(t)
@@ -231,13 +240,25 @@ def plot_timeline(
             )
         ax.grid(True, axis="y", alpha=0.3)
         ax.margins(x=0)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        handles, labels = ax.get_legend_handles_labels()
+        if ax is ax_err and twin is not None:
+            more = twin.get_legend_handles_labels()
+            handles, labels = handles + more[0], labels + more[1]
+        if handles:
+            # Right of the panels, clear of the right-hand axis of the error panel.
+            ax.legend(
+                handles,
+                labels,
+                loc="upper left",
+                bbox_to_anchor=(1.07, 1.0),
+                fontsize=8,
+                frameon=False,
+            )
     heading = title or "Simulation timeline"
     if label_kind:
-        heading = f"{heading} ({label_kind})"
+        heading = f"{heading}: {label_kind}"
     elif rep is not None:
-        heading = f"{heading} (rep {rep})"
+        heading = f"{heading}: rep {rep}"
     fig.suptitle(heading, x=0.01, ha="left", fontsize=12)
     fig.tight_layout()
     return axes

@@ -46,7 +46,7 @@ def test_shares_split_503s_by_cause() -> None:
     assert ex.ready_during_503 == pytest.approx((6 * 2 + 3 * 4 + 1 * 3) / 10)
     assert (ex.first_503_s, ex.last_503_s) == (1.0, 4.0)
     text = " ".join(describe(ex, max_replicas=4))
-    assert "10 of 60 requests got 503 (16.7 %)" in text
+    assert "10 of 60 requests got 503, between t = 1 s and 4 s." in text
     assert "60 % of the 503s happened while replicas were starting" in text
     assert "30 % happened with the deployment at max_replicas (4)" in text
     assert "10 % happened with no replica starting" in text

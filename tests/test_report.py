@@ -89,7 +89,15 @@ def test_format_rate(rate: float, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0.0123, "12.3 ms"), (2.5, "2.5 s"), (600.0, "10 min"), (5400.0, "90 min"), (9000.0, "2.5 h")],
+    [
+        (0.0123, "12.3 ms"),
+        (0.9999, "1 s"),
+        (2.5, "2.5 s"),
+        (600.0, "10 min"),
+        (5400.0, "90 min"),
+        (9000.0, "2.5 h"),
+        (4e6, "1,111 h"),
+    ],
 )
 def test_format_seconds(seconds: float, text: str) -> None:
     """Durations pick ms, s, min or h."""
@@ -114,7 +122,7 @@ def test_plot_timeline_one_rep_has_four_labelled_panels() -> None:
     assert len(err.containers) == 1  # no 504s: only the 503 bars
     assert sum(heights) == pytest.approx(tl["n_503"].sum())
     legend_text = {t.get_text() for t in err.get_legend().get_texts()}
-    assert {"503 per s", "replicas starting"} <= legend_text
+    assert {"503 per s", "replicas starting (right axis)"} <= legend_text
     rep_legend = {t.get_text() for t in axes[1].get_legend().get_texts()}
     assert {"ready", "starting (cold)", "desired", "bounds (min 1 / max 8)"} <= rep_legend
     dashed = [ln for ln in axes[1].get_lines() if ln.get_linestyle() == "--"]
@@ -189,7 +197,7 @@ def test_summary_table_has_ci_and_verdict() -> None:
     console = Console(width=120, record=True, color_system=None)
     console.print(table)
     text = console.export_text()
-    assert "503 rate" in text and "2 %" in text and "1.8 % – 2.2 %" in text
+    assert "503 rate" in text and "2 %" in text and "1.8 – 2.2 %" in text
     assert "2.00 replica-h" in text and "1.80 – 2.20 replica-h" in text
     assert "SLO: NOT met: rate_503 upper bound" in text
     one = report.summary_rows(summary_stub(reps=1, meets=True))
@@ -239,3 +247,19 @@ def test_save_figure_writes_png(tmp_path: Path) -> None:
     out = report.save_figure(axes, tmp_path / "a" / "t.png")
     data = out.read_bytes()
     assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+
+
+def test_flatten_mapping_uses_override_paths() -> None:
+    """Nested settings flatten to the dotted paths with_overrides takes, phases indexed."""
+    from planner.report_html import flatten_mapping
+
+    flat = flatten_mapping({"traffic": {"pattern": [{"rps": 20}, {"rps": 60}]}, "seeds": [1, 2]})
+    assert flat == {"traffic.pattern.0.rps": 20, "traffic.pattern.1.rps": 60, "seeds": [1, 2]}
+
+
+def test_negative_ci_lower_bound_is_shown_as_zero() -> None:
+    """A Student-t interval below zero (two reps) is shown from zero: rates cannot be negative."""
+    stub = summary_stub(reps=2)
+    stub.ci95["rate_503"] = (-0.05, 0.09)
+    rows = {label: ci for label, _, ci in report.summary_rows(stub)}
+    assert rows["503 rate"] == "0 – 9 %"

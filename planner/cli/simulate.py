@@ -222,7 +222,7 @@ def _write_outputs(
             written.append(save_figure(fig, out / "timeline.png"))
         if html is not None:
             sections: list[tuple[str, Any]] = [
-                ("Summary", [summary_frame(summary), _verdict(summary)]),
+                ("Summary", [_run_line(payload), summary_frame(summary), _verdict(summary)]),
                 ("Why the 503s", "\n\n".join(payload["why_503"])),
                 ("Timeline", fig),
                 ("Replications", results.summary),
@@ -233,6 +233,12 @@ def _write_outputs(
     finally:
         plt.close(fig)
     return written
+
+
+def _run_line(payload: dict[str, Any]) -> str:
+    """Which file and seeds the report is about."""
+    seeds = ", ".join(str(s) for s in payload["seeds"])
+    return f"Scenario file {payload['file']}; {payload['reps']} replication(s), seeds {seeds}."
 
 
 def _verdict(summary: Any) -> str:
@@ -251,6 +257,7 @@ def _print_report(
 ) -> None:
     """The human output: a heading, the summary table with CIs, why the 503s, files written."""
     from rich.console import Console
+    from rich.table import Table
 
     from planner.report import summary_table
 
@@ -259,18 +266,22 @@ def _print_report(
     scaling = (
         "fixed replicas"
         if dep.autoscaler == "none"
-        else f"{dep.autoscaler} autoscaler, {dep.min_replicas}..{dep.max_replicas} replicas, "
+        else f"{dep.autoscaler} autoscaler {dep.min_replicas}..{dep.max_replicas} replicas, "
         f"target {dep.target_utilization:.0%}"
     )
     reps = len(seed_list)
     console.print(
-        f"[bold]{scenario.name}[/bold]: {scenario.duration_s:g} s simulated "
-        f"({scenario.warmup_s:g} s warm-up excluded), {reps} replication{'s' if reps != 1 else ''}"
-        f", {scaling}"
+        f"[bold]{scenario.name}[/bold]: {scenario.duration_s:g} s simulated, "
+        f"{scenario.warmup_s:g} s warm-up excluded, {reps} replication{'s' if reps != 1 else ''}; "
+        f"{scaling}"
     )
     console.print(summary_table(summary, title="Results"))
     console.print("[bold]Why the 503s[/bold]")
+    bullets = Table.grid(padding=(0, 1))
+    bullets.add_column(width=1)
+    bullets.add_column()
     for line in why:
-        console.print(f"  • {line}")
+        bullets.add_row("•", line)
+    console.print(bullets)
     if written:
         console.print("Wrote " + ", ".join(str(p) for p in written))
