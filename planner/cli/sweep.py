@@ -27,7 +27,7 @@ def sweep(
     file: Annotated[Path, typer.Argument(help="Scenario YAML with a `sweep:` block.")],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output directory [default: sweep-<scenario name>/]."),
+        typer.Option("--out", help="Output directory (default: sweep-<scenario name>/)."),
     ] = None,
     scheduler: Annotated[
         str | None,
@@ -35,14 +35,14 @@ def sweep(
     ] = None,
     processes: Annotated[
         int | None,
-        typer.Option("--processes", min=1, help="Local worker processes [default: CPUs]."),
+        typer.Option("--processes", min=1, help="Local worker processes (default: one per CPU)."),
     ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore cached results.")] = False,
     plot: Annotated[
         str | None,
         typer.Option(
             "--plot",
-            help="Two swept fields 'x,y' for the heatmaps [default: the first two].",
+            help="Two swept fields 'x,y' for the heatmaps (default: the first two).",
         ),
     ] = None,
     cost_per_replica_hour: Annotated[
