@@ -344,7 +344,7 @@ class Model:
                         w = tc - tq
                         s = svc()
                         if s > timeout or rec is not None:
-                            self._acc_b = acc_b
+                            self._acc_b = acc_b + tc  # the end; _start_rare subtracts the start
                             self._start_rare(tq, tc, s, rid)
                             acc_b = self._acc_b
                         else:

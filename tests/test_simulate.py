@@ -228,6 +228,24 @@ def test_scale_down_drains_without_losing_requests() -> None:
     np.testing.assert_array_equal(by_status[503], s["n_503"])
     # every arrival of the timeline has exactly one record
     assert len(res.requests) == tl["arrivals"].sum()
+    assert_little(res, rel=0.02)
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["counters", "records"])
+def test_scoring_timeout_rate_504(keep: bool) -> None:
+    """Exponential service, 2 s scoring timeout: rate_504 = P(S > 2) = e⁻², latency ≤ wait + 2 s."""
+    sc = make_scenario(
+        rps=2.0, autoscaler="none", replicas=4, max_request_wait_s=1e9, scoring_timeout_s=2.0,
+        duration_s=10_000.0, seeds=(1, 2, 3, 4),
+    )  # fmt: skip
+    res = run(sc, keep_requests=keep)
+    assert_within_ci(res, "rate_504", math.exp(-2.0), 0.05)
+    assert (res.summary["n_503"] == 0).all()
+    assert_little(res)  # the timed-out request keeps its slot: in system until service ends
+    if keep:
+        assert res.requests is not None
+        r504 = res.requests[res.requests["status"] == 504]
+        np.testing.assert_allclose(r504["latency_s"], r504["wait_s"] + 2.0)
 
 
 def test_frames_have_documented_columns() -> None:
