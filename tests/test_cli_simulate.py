@@ -162,6 +162,16 @@ def test_misspelt_key_suggests_the_right_one(tmp_path: Path) -> None:
     assert err.strip().count("\n") == 0
 
 
+def test_planner_warnings_go_to_stderr_as_lines(tmp_path: Path) -> None:
+    """A doubtful scenario (no warm-up with an autoscaler) still runs; the warning is one line."""
+    path = tmp_path / "nowarm.yaml"
+    path.write_text(SHORT_SPIKE.replace("warmup_s: 10", "warmup_s: 0"), encoding="utf-8")
+    code, out, err = invoke(str(path), "--seed", "0", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["reps"] == 1
+    assert err.startswith("Warning: ") and "warmup_s" in err
+
+
 @pytest.mark.parametrize(
     "args",
     [

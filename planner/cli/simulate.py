@@ -75,8 +75,10 @@ def simulate(
         raise typer.BadParameter("give --seeds N or --seed S, not both", param_hint="--seed")
     if (requests or csv) and out is None:
         raise typer.BadParameter("--requests and --csv need --out DIR", param_hint="--requests")
-    if not file.is_file():
+    if not file.exists():
         raise PlannerError(f"scenario file not found: {file}")
+    if not file.is_file():
+        raise PlannerError(f"scenario path is not a file: {file}")
     requests = requests or csv  # --csv asks for the per-request table, as CSV
 
     from planner.insights import describe, explain_503s
@@ -84,7 +86,7 @@ def simulate(
     from planner.scenario import load_scenario
     from planner.simulate import run
 
-    scenario = load_scenario(file)
+    scenario = _with_warnings(lambda: load_scenario(file))
     seed_list = _seeds(scenario.seeds, n=seeds, one=seed)
     workers = processes or max(1, min(len(seed_list), os.cpu_count() or 1))
     show_progress = not no_progress and stdout_is_terminal()
