@@ -35,14 +35,14 @@ def simulate(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/).")],
     seeds: Annotated[
         int | None,
-        typer.Option("--seeds", min=1, help="Number of replications [default: the file's seeds]."),
+        typer.Option("--seeds", min=1, help="Number of replications (default: the file's seeds)."),
     ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", min=0, help="Run one replication with this seed.")
     ] = None,
     processes: Annotated[
         int | None,
-        typer.Option("--processes", min=1, help="Worker processes [default: min(reps, CPUs)]."),
+        typer.Option("--processes", min=1, help="Worker processes (default: min(reps, CPUs))."),
     ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="A readable table, or one JSON object.")
@@ -60,7 +60,8 @@ def simulate(
         ),
     ] = False,
     csv: Annotated[
-        bool, typer.Option("--csv", help="Write the per-request table as CSV, not Parquet.")
+        bool,
+        typer.Option("--csv", help="Write the per-request table to --out as CSV, not Parquet."),
     ] = False,
     html: Annotated[
         Path | None,
