@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib.util
 import json
 import os
@@ -125,6 +126,7 @@ async def _serve(app: Any, port: int, ready_fd: int | None) -> None:
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.005)
+    gc.freeze()  # NOTE: the loaded model leaves the collector's view: fewer long pauses
     actual = sock.getsockname()[1]
     print(f"replica ready on 127.0.0.1:{actual}", flush=True)
     if ready_fd is not None:

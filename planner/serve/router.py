@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import pickle
@@ -38,6 +39,9 @@ from starlette.routing import Route
 from planner.errors import PlannerError
 from planner.serve._uvicorn import bind, make_server
 from planner.serve.pool import Pool, Rejected, Slot, State
+
+_SCORE = ("/score", "/")
+_JSON = b"application/json"
 
 if TYPE_CHECKING:
     from planner.serve.config import ServeConfig
@@ -64,14 +68,12 @@ class Router:
         policy = make_policy(dep, config.service.max_concurrent)
         self.supervisor: Supervisor = Supervisor(config, self.pool, policy)
         self.timeout_s = dep.scoring_timeout_s
-        self.auth = f"Bearer {config.key}" if config.key else None
+        self.auth = f"Bearer {config.key}".encode() if config.key else None
         self.requests = 0
         self.counts: Counter[int] = Counter()
         self.t_start = time.monotonic()
         self.app = Starlette(
             routes=[
-                Route("/score", self.score, methods=["POST"]),
-                Route("/", self.score, methods=["POST"]),
                 Route("/", self.health, methods=["GET"]),
                 Route("/health", self.health, methods=["GET"]),
                 Route("/stats", self.stats, methods=["GET"]),
@@ -88,34 +90,57 @@ class Router:
         finally:
             await self.supervisor.shutdown()
 
-    def _reply(self, status: int, error: str) -> Response:
-        self.counts[status] += 1
-        return JSONResponse({"error": error, "status": status}, status_code=status)
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """ASGI entry: POST /score (and POST /) on a raw fast path, the rest via starlette."""
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in _SCORE:
+            chunks = []
+            more = True
+            while more:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+            status, ctype, payload = await self.handle(scope["headers"], b"".join(chunks))
+            headers = [(b"content-type", ctype), (b"content-length", b"%d" % len(payload))]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+        else:
+            await self.app(scope, receive, send)
 
-    async def score(self, request: Request) -> Response:
+    def _error(self, status: int, error: str) -> tuple[int, bytes, bytes]:
+        self.counts[status] += 1
+        return status, _JSON, json.dumps({"error": error, "status": status}).encode()
+
+    async def handle(
+        self, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> tuple[int, bytes, bytes]:
         """Queue, forward, and map the outcome to Azure ML's status codes."""
         self.requests += 1
-        if self.auth is not None and request.headers.get("authorization") != self.auth:
-            return self._reply(401, "missing or wrong Authorization: Bearer key")
-        body = await request.body()
-        ctype = request.headers.get("content-type", "application/json").encode()
+        ctype = _JSON
+        auth = None
+        for name, value in headers:
+            if name == b"content-type":
+                ctype = value
+            elif name == b"authorization":
+                auth = value
+        if self.auth is not None and auth != self.auth:
+            return self._error(401, "missing or wrong Authorization: Bearer key")
         try:
             slot = await self.pool.acquire()
         except Rejected as exc:
-            return self._reply(503, f"Too many requests (overloaded): {exc}")
+            return self._error(503, f"Too many requests (overloaded): {exc}")
         forward = asyncio.ensure_future(slot.forward(body, ctype))
         forward.add_done_callback(lambda f: self._finished(slot, f))
         done, _ = await asyncio.wait((forward,), timeout=self.timeout_s)
         if not done:
             limit = f"scoring_timeout_s ({self.timeout_s:g} s)"
-            return self._reply(504, f"scoring took longer than {limit}")
+            return self._error(504, f"scoring took longer than {limit}")
         exc = forward.exception()
         if exc is not None:
             rid = slot.replica.id
-            return self._reply(502, f"replica {rid} closed connection before replying ({exc!r})")
-        status, rtype, payload = forward.result()
-        self.counts[status] += 1
-        return Response(payload, status_code=status, media_type=rtype.decode())
+            return self._error(502, f"replica {rid} closed connection before replying ({exc!r})")
+        result: tuple[int, bytes, bytes] = forward.result()
+        self.counts[result[0]] += 1
+        return result
 
     def _finished(self, slot: Slot, forward: asyncio.Future[Any]) -> None:
         if forward.cancelled() or forward.exception() is not None:
@@ -159,7 +184,7 @@ def run_router(
     router = Router(config)
     sock = bind(config.host, config.port)
     port = sock.getsockname()[1]
-    server = make_server(router.app, graceful_s=config.drain_timeout_s)
+    server = make_server(router, graceful_s=config.drain_timeout_s)
     url = f"http://{config.host}:{port}"
 
     async def main() -> None:
@@ -167,6 +192,7 @@ def run_router(
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
         if server.started:
+            gc.freeze()  # NOTE: start-up objects leave the collector's view: fewer long pauses
             if announce:
                 print(
                     f"planner serve: {url}/score  (stats {url}/stats; replica logs in "
