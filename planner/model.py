@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from heapq import heappop, heappush
 from itertools import chain
 from typing import TYPE_CHECKING, Any
@@ -107,32 +108,30 @@ def hist_percentile(hist: np.ndarray, q: float, lo_s: float, hi_s: float) -> flo
     return min(max(value, lo_s), hi_s)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModelOutput:
-    """What one replication leaves behind: counters, integrals and records (see Model.run)."""
+    """What one replication leaves behind: counters, integrals and records (see Model.run).
 
-    __slots__ = (
-        "area_in_system",
-        "area_replicas",
-        "latency_hist",
-        "latency_max_s",
-        "latency_min_s",
-        "n_200",
-        "n_503",
-        "n_504",
-        "n_no_free",
-        "n_requests",
-        "peak_replicas",
-        "requests",
-        "sum_latency_s",
-        "sum_time_in_system_s",
-        "sum_wait_s",
-        "timeline",
-        "window_s",
-    )
+    Counts and sums are over requests arriving at t >= warmup_s; areas over the window.
+    """
 
-    def __init__(self, **kw: Any) -> None:
-        for k, v in kw.items():
-            setattr(self, k, v)
+    n_requests: int  # arrivals counted
+    n_200: int
+    n_503: int
+    n_504: int
+    n_no_free: int  # found no free slot (queued or rejected at once)
+    sum_wait_s: float  # queue waits, 503s included
+    sum_latency_s: float  # served (200/504) response times
+    sum_time_in_system_s: float  # wait + slot occupancy (Little's law)
+    latency_hist: np.ndarray  # served latencies on LATENCY_BIN_EDGES_S
+    latency_min_s: float
+    latency_max_s: float
+    peak_replicas: int
+    area_in_system: float  # ∫ (queued + busy) dt over the window
+    area_replicas: float  # ∫ existing replicas dt over the window
+    window_s: float
+    timeline: list[tuple[Any, ...]]
+    requests: list[tuple[float, float, float, int, int]] | None
 
 
 class Model:
@@ -487,7 +486,7 @@ class Model:
         self._next_rid += 1
         return rid
 
-    def start_replica(self, rid: int) -> Iterator[simpy.Event]:
+    def start_replica(self, rid: int) -> Generator[simpy.Event, Any, None]:
         """A requested replica: cold start, then ready unless it was cancelled meanwhile."""
         yield self._env.timeout(self._cold())
         if rid not in self._starting:
@@ -568,7 +567,7 @@ class Model:
             queued_avg=(area_q - q0) / dt if dt > 0 else 0.0,
         )
 
-    def control_loop(self) -> Iterator[simpy.Event]:
+    def control_loop(self) -> Generator[simpy.Event, Any, None]:
         """Every policy.interval_s until duration_s: observe, decide, scale."""
         assert self._policy is not None
         policy, env = self._policy, self._env
@@ -578,7 +577,7 @@ class Model:
                 return
             self._scale_to(int(policy.decide(self.observe(env.now))), env.now)
 
-    def sample_timeline(self) -> Iterator[simpy.Event]:
+    def sample_timeline(self) -> Generator[simpy.Event, Any, None]:
         """One state snapshot per whole second in [0, duration_s); counts are filled at the end."""
         env = self._env
         for k in range(self._n_sec):
@@ -598,7 +597,7 @@ class Model:
             )
             yield env.timeout(1.0)
 
-    def mark_window(self) -> Iterator[simpy.Event]:
+    def mark_window(self) -> Generator[simpy.Event, Any, None]:
         """Read the integrals at warmup_s and at duration_s (the statistics window)."""
         env = self._env
         for name, t in (("start", self._warm), ("end", self._dur)):
