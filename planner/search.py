@@ -536,12 +536,22 @@ def _reasons(
             f"smallest warm pool meeting the SLO through the {base:g} → {peak:g} rps spike: "
             f"{verdict}{failing}"
         ),
-        "max_replicas": (
-            f"formula at {peak:g} rps plus Poisson headroom; the autoscaler reached "
-            f"{s.values['peak_replicas']:.3g} on average"
-        ),
+        "max_replicas": _max_reason(chosen, peak),
         "target_utilization": (
             f"the cheapest passing target tried: {chosen.replica_hours:.3g} replica-hours "
             "over the scenario"
         ),
     }
+
+
+def _max_reason(chosen: Candidate, peak: float) -> str:
+    """The rule, and whether the autoscaler reached the cap (in how many seeds)."""
+    peaks = chosen.results.summary["peak_replicas"].to_numpy()
+    hit = int((peaks >= chosen.max_replicas).sum())
+    text = f"formula at {peak:g} rps plus Poisson headroom (the rule)"
+    if hit == 0:
+        return f"{text}; never reached: at most {int(peaks.max())} replicas ran"
+    return (
+        f"{text}; reached in {hit} of {peaks.size} seeds (queued requests count as load, so "
+        "the autoscaler overshoots in a spike): the SLO was met with this cap in place"
+    )

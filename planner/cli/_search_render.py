@@ -1,0 +1,299 @@
+"""Rendering of a settings search (`planner.search.SearchResult`): rich text, JSON dict, HTML.
+
+Not a command: `planner recommend` calls these when it runs the simulation-backed search.
+`render_search(result, console)` prints the chosen settings with their reasons, the cheapest
+candidates with pass/fail, the cheapest failing candidate and why, the minimality statement
+and the work done. `search_to_dict(result)` is the JSON/YAML form (its top-level
+min_replicas / max_replicas / target_utilization / max_concurrent / ... keys are what
+`planner export --from-json` reads). `search_html_sections(result)` gives (heading, content)
+pairs for `planner.report.write_html`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
+    from planner.search import Candidate, SearchResult
+
+__all__ = ["TABLE_ROWS", "render_search", "search_html_sections", "search_to_dict"]
+
+TABLE_ROWS = 12  # candidates shown in the terminal table (all of them go to JSON and HTML)
+
+
+def _num(x: Any) -> Any:
+    """A JSON-safe number: NaN/inf become None, numpy scalars plain Python (ints stay ints)."""
+    if x is None or isinstance(x, bool):
+        return x
+    if isinstance(x, numbers.Integral):
+        return int(x)
+    value = float(x)
+    return value if math.isfinite(value) else None
+
+
+def _rate(p: float) -> str:
+    if p is None or not math.isfinite(p):
+        return "n/a"
+    if p == 0:
+        return "0"
+    return f"{p:.2%}" if p >= 1e-4 else f"{p:.1e}"
+
+
+def _secs(x: float) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:.3g} s"
+
+
+def _money(result: SearchResult, cand: Candidate) -> str:
+    hours = f"{cand.replica_hours:.3g} replica-h"
+    if cand.cost is None:
+        return hours
+    return f"{cand.cost:,.2f} ({hours})"
+
+
+def _candidate_dict(cand: Candidate | None) -> dict[str, Any] | None:
+    if cand is None:
+        return None
+    row = cand.row()
+    return {k: (v if isinstance(v, str | bool) else _num(v)) for k, v in row.items()}
+
+
+def sorted_candidates(result: SearchResult) -> pd.DataFrame:
+    """The candidates table sorted cheapest first, with a boolean `chosen` column."""
+    df = result.candidates.copy()
+    c = result.chosen
+    df["chosen"] = (
+        (df["min_replicas"] == c.min_replicas)
+        & (df["max_replicas"] == c.max_replicas)
+        & (df["target_utilization"] == c.target_utilization)
+    )
+    return df.sort_values(
+        ["replica_hours", "min_replicas", "target_utilization"], ascending=[True, True, False]
+    ).reset_index(drop=True)
+
+
+def search_to_dict(result: SearchResult) -> dict[str, Any]:
+    """The search result as a JSON/YAML-ready dict (NaN as None)."""
+    from planner.formulas import replicas_needed
+
+    c, s = result.chosen, result.chosen.summary
+    scenario = c.results.scenario
+    dep, svc = scenario.deployment, scenario.service
+    closed = result.closed_form
+    base_rps = closed.rps if closed is not None else None
+    replicas = (
+        replicas_needed(
+            base_rps, svc.request_time_s.mean_s, c.target_utilization, svc.max_concurrent
+        )
+        if base_rps
+        else c.min_replicas
+    )
+    lo, hi = s.ci95["rate_503"]
+    p99_lo, p99_hi = s.ci95["latency_p99_s"]
+    return {
+        "method": "simulation",
+        "name": scenario.name,
+        "replicas": max(c.min_replicas, min(replicas, c.max_replicas)),
+        "min_replicas": c.min_replicas,
+        "max_replicas": c.max_replicas,
+        "target_utilization": c.target_utilization,
+        "max_concurrent": svc.max_concurrent,
+        "max_request_wait_s": dep.max_request_wait_s,
+        "scoring_timeout_s": dep.scoring_timeout_s,
+        "refresh_s": dep.refresh_s,
+        "scale_down_delay_s": dep.scale_down_delay_s,
+        "predicted_rate_503": _num(s.values["rate_503"]),
+        "predicted_rate_503_ci95": [_num(lo), _num(hi)],
+        "latency_p99_s": _num(s.values["latency_p99_s"]),
+        "latency_p99_s_ci95": [_num(p99_lo), _num(p99_hi)],
+        "peak_replicas": _num(s.values["peak_replicas"]),
+        "replica_hours": _num(c.replica_hours),
+        "cost": _num(c.cost),
+        "cost_per_replica_hour": _num(result.cost_per_replica_hour),
+        "slo": {
+            "max_rate_503": scenario.slo.max_rate_503,
+            "latency_p99_s": scenario.slo.latency_p99_s,
+        },
+        "meets_slo": c.meets_slo,
+        "reasons": dict(result.reasons),
+        "minimality": result.minimality,
+        "failing_neighbour": _candidate_dict(result.failing_neighbour),
+        "cheapest_failing": _candidate_dict(result.cheapest_failing),
+        "max_replicas_rule": result.max_replicas_rule,
+        "targets": list(result.targets),
+        "seeds": list(result.seeds),
+        "simulations": result.simulations,
+        "replications": result.replications,
+        "elapsed_s": round(result.elapsed_s, 3),
+        "budget_exhausted": result.budget_exhausted,
+        "monotone_violations": list(result.monotone_violations),
+        "closed_form": None if closed is None else closed.to_dict(),
+        "summary": s.to_json_dict(),
+        "candidates": [
+            {k: (v if isinstance(v, str | bool) else _num(v)) for k, v in row.items()}
+            for row in sorted_candidates(result).to_dict("records")
+        ],
+    }
+
+
+def render_search(result: SearchResult, console: Console) -> None:
+    """Print the search result for a person: settings and why, candidates, the proof, the work."""
+    from rich import box
+    from rich.table import Table
+
+    c, s = result.chosen, result.chosen.summary
+    scenario = result.scenario
+    slo = scenario.slo
+    lo, hi = s.ci95["rate_503"]
+    console.print(
+        f"[bold]Simulation-backed settings[/bold] for {scenario.name} "
+        f"({len(result.seeds)} seeds, same seeds for every candidate; SLO judged on the upper "
+        "95 % bound)"
+    )
+    settings = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    settings.add_column("setting", style="bold", no_wrap=True)
+    settings.add_column("value", justify="right", no_wrap=True)
+    settings.add_column("why")
+    settings.add_row("min_replicas", str(c.min_replicas), result.reasons["min_replicas"])
+    settings.add_row("max_replicas", str(c.max_replicas), result.reasons["max_replicas"])
+    settings.add_row(
+        "target_utilization", f"{c.target_utilization:g}", result.reasons["target_utilization"]
+    )
+    settings.add_row(
+        "503 rate",
+        _rate(s.values["rate_503"]),
+        f"95 % CI {_rate(lo)} – {_rate(hi)}; SLO {_rate(slo.max_rate_503)}",
+    )
+    settings.add_row(
+        "latency p99",
+        _secs(s.values["latency_p99_s"]),
+        f"upper bound {_secs(s.ci95['latency_p99_s'][1])}; SLO {_secs(slo.latency_p99_s)}",
+    )
+    settings.add_row("cost", _money(result, c), "mean over seeds, warm-up excluded")
+    console.print(settings)
+
+    df = sorted_candidates(result)
+    shown = df.head(TABLE_ROWS)
+    table = Table(
+        title=f"Candidates, cheapest first ({len(shown)} of {len(df)})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for name in ("min", "max", "target", "503 mean", "503 upper", "p99 upper", "cost", ""):
+        table.add_column(name, justify="right" if name else "left", no_wrap=True)
+    for row in shown.to_dict("records"):
+        cost = f"{row['replica_hours']:.3g} h"
+        if row["cost"] is not None and not _isnan(row["cost"]):
+            cost = f"{row['cost']:,.2f}"
+        verdict = "pass" if row["meets_slo"] else "FAIL"
+        table.add_row(
+            str(row["min_replicas"]),
+            str(row["max_replicas"]),
+            f"{row['target_utilization']:g}",
+            _rate(row["rate_503"]),
+            _rate(row["rate_503_upper"]),
+            _secs(row["latency_p99_upper_s"]),
+            cost,
+            verdict + ("  ◀ chosen" if row["chosen"] else ""),
+            style="bold" if row["chosen"] else ("red" if not row["meets_slo"] else None),
+        )
+    console.print(table)
+
+    failing = result.cheapest_failing
+    if failing is not None:
+        console.print(
+            f"[bold]Cheapest failing[/bold]: min {failing.min_replicas}, max "
+            f"{failing.max_replicas}, target {failing.target_utilization:g} "
+            f"({_money(result, failing)}): {failing.reason}"
+        )
+    console.print(f"[bold]Minimality[/bold]: {result.minimality}")
+    for note in result.monotone_violations:
+        console.print(
+            f"[yellow]Assumption broken[/yellow] (more minimum replicas, more 503s): {note}"
+        )
+    if result.budget_exhausted:
+        console.print(
+            "[yellow]The max_simulations budget ran out: the search stopped early.[/yellow]"
+        )
+    start = ""
+    if result.closed_form is not None:
+        cf = result.closed_form
+        start = f"; closed-form start: min {cf.min_replicas}, max {cf.max_replicas}"
+    console.print(
+        f"{result.simulations} simulations ({result.replications} replications) in "
+        f"{result.elapsed_s:.1f} s{start}. max_replicas rule: {result.max_replicas_rule}."
+    )
+
+
+def _isnan(x: Any) -> bool:
+    return isinstance(x, float) and math.isnan(x)
+
+
+def search_html_sections(result: SearchResult) -> list[tuple[str, Any]]:
+    """(heading, content) pairs for `planner.report.write_html`: settings, plots, tables, proof."""
+    from planner.report import plot_candidates, plot_timeline, summary_frame
+
+    c = result.chosen
+    data = search_to_dict(result)
+    settings = {
+        key: data[key]
+        for key in (
+            "min_replicas",
+            "max_replicas",
+            "target_utilization",
+            "predicted_rate_503",
+            "predicted_rate_503_ci95",
+            "latency_p99_s",
+            "latency_p99_s_ci95",
+            "replica_hours",
+            "cost",
+        )  # fmt: skip
+    }
+    df = sorted_candidates(result)
+    x = "cost" if result.cost_per_replica_hour is not None else "replica_hours"
+    ax = plot_candidates(
+        df.astype({"cost": float}),
+        x=x,
+        max_rate_503=result.scenario.slo.max_rate_503,
+        label="min_replicas",
+    )
+    scenario = c.results.scenario
+    timeline = plot_timeline(
+        c.results.timeline,
+        min_replicas=c.min_replicas,
+        max_replicas=c.max_replicas,
+        warmup_s=scenario.warmup_s,
+        title=f"Chosen settings: min {c.min_replicas}, max {c.max_replicas}, "
+        f"target {c.target_utilization:g}",
+    )
+    sections: list[tuple[str, Any]] = [
+        ("Recommended settings", settings),
+        ("Why", dict(result.reasons)),
+        ("Predicted at the chosen settings", summary_frame(c.summary)),
+        ("Chosen settings over time", timeline),
+        ("Candidates: cost against 503 rate", ax),
+        ("Candidates, cheapest first", df),
+        ("Minimality", result.minimality),
+    ]
+    if result.cheapest_failing is not None:
+        f = result.cheapest_failing
+        sections.append(
+            (
+                "Cheapest failing candidate",
+                f"min {f.min_replicas}, max {f.max_replicas}, target "
+                f"{f.target_utilization:g}: {f.reason}",
+            )
+        )
+    notes = [
+        f"{result.simulations} simulations ({result.replications} replications over seeds "
+        f"{list(result.seeds)}) in {result.elapsed_s:.1f} s.",
+        f"max_replicas rule: {result.max_replicas_rule}.",
+    ]
+    notes += [f"Assumption broken: {v}" for v in result.monotone_violations]
+    sections.append(("Search", "\n\n".join(notes)))
+    return sections
