@@ -240,20 +240,11 @@ def search_html_sections(result: SearchResult) -> list[tuple[str, Any]]:
 
     c = result.chosen
     data = search_to_dict(result)
-    settings = {
-        key: data[key]
-        for key in (
-            "min_replicas",
-            "max_replicas",
-            "target_utilization",
-            "predicted_rate_503",
-            "predicted_rate_503_ci95",
-            "latency_p99_s",
-            "latency_p99_s_ci95",
-            "replica_hours",
-            "cost",
-        )  # fmt: skip
-    }
+    keys = (
+        "min_replicas", "max_replicas", "target_utilization", "predicted_rate_503",
+        "predicted_rate_503_ci95", "latency_p99_s", "latency_p99_s_ci95", "replica_hours", "cost",
+    )  # fmt: skip
+    settings = {key: data[key] for key in keys}
     df = sorted_candidates(result)
     x = "cost" if result.cost_per_replica_hour is not None else "replica_hours"
     ax = plot_candidates(
