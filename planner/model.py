@@ -144,7 +144,6 @@ class Model:
         "_area_rep",
         "_arr_it",
         "_arrivals_s",
-        "_chunk",
         "_cold",
         "_desired",
         "_draining",
@@ -153,7 +152,6 @@ class Model:
         "_exist",
         "_free",
         "_heap",
-        "_i",
         "_keep_slot",
         "_lat_buf",
         "_lat_hist",
@@ -169,6 +167,7 @@ class Model:
         "_n_queued",
         "_n_sec",
         "_nbd",
+        "_next_arrival",
         "_next_rid",
         "_obs_prev",
         "_peak",
@@ -232,8 +231,7 @@ class Model:
         self._free: list[int] = []  # one entry per free slot: the replica id
         self._acc_b = 0.0  # busy-slot integral = acc_b + n_active × now
         self._acc_q = 0.0  # queue integral = acc_q + len(q) × now
-        self._chunk: list[float] = []
-        self._i = 0
+        self._next_arrival: Callable[[], float] = iter(()).__next__
         self._ta = _INF
         # replicas
         self._next_rid = 0
@@ -305,20 +303,21 @@ class Model:
 
     def _load_chunk(self) -> None:
         """Take the next list of arrival times (or none: next arrival at infinity)."""
-        self._chunk = []
         for lst in self._arr_it:
             if lst:
-                self._chunk, self._i, self._ta = lst, 0, lst[0]
+                self._next_arrival = iter(lst).__next__
+                self._ta = self._next_arrival()
                 return
-        self._i, self._ta = 0, _INF
+        self._next_arrival, self._ta = iter(()).__next__, _INF
 
     def _advance(self, t_stop: float) -> None:
         """Process arrivals and completions strictly before `t_stop` (the hot loop)."""
         heap, q, free, draining = self._heap, self._q, self._free, self._draining
         svc, lat_app = self._svc, self._lat_buf.append
-        rec = self._records
-        wait_s, timeout, warm = self._wait, self._timeout, self._warm
-        chunk, i, ta = self._chunk, self._i, self._ta
+        # NOTE: with records kept, every start takes the rare path (limit -1 is always exceeded)
+        limit = self._timeout if self._records is None else -1.0
+        wait_s, warm = self._wait, self._warm
+        next_arrival, ta = self._next_arrival, self._ta
         # NOTE: the rare paths (methods) update self._sum_wait / self._n_nofree themselves;
         # the hot path keeps its own sums in locals and stores them in *_fast / _n_queued.
         acc_b, acc_q, sum_wait = self._acc_b, self._acc_q, self._sum_wait_fast
@@ -342,7 +341,7 @@ class Model:
                         acc_q += tc
                         w = tc - tq
                         s = svc()
-                        if s > timeout or rec is not None:
+                        if s > limit:
                             self._acc_b = acc_b + tc  # the end; _start_rare subtracts the start
                             self._start_rare(tq, tc, s, rid)
                             acc_b = self._acc_b
@@ -362,7 +361,7 @@ class Model:
                 if free:
                     rid = free.pop()
                     s = svc()
-                    if s > timeout or rec is not None:
+                    if s > limit:
                         self._acc_b = acc_b
                         self._start_rare(ta, ta, s, rid)
                         acc_b = self._acc_b
@@ -379,14 +378,12 @@ class Model:
                         n_queued += 1
                 else:
                     self._reject(ta)
-                i += 1
-                if i < len(chunk):
-                    ta = chunk[i]
-                else:
-                    chunk = []  # drop the old list before the next one is built
+                try:
+                    ta = next_arrival()
+                except StopIteration:
                     self._load_chunk()
-                    chunk, i, ta = self._chunk, self._i, self._ta
-        self._chunk, self._i, self._ta = chunk, i, ta
+                    next_arrival, ta = self._next_arrival, self._ta
+        self._next_arrival, self._ta = next_arrival, ta
         self._acc_b, self._acc_q, self._sum_wait_fast = acc_b, acc_q, sum_wait
         self._n_queued = n_queued
 
