@@ -97,7 +97,7 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
     return {
         "method": "simulation",
         "name": scenario.name,
-        "replicas": max(c.min_replicas, min(replicas, c.max_replicas)),
+        "replicas": replicas,  # Azure ML formula at the base rate and chosen target
         "min_replicas": c.min_replicas,
         "max_replicas": c.max_replicas,
         "target_utilization": c.target_utilization,
