@@ -598,7 +598,7 @@ class Model:
         """Read the integrals at warmup_s and at duration_s (the statistics window)."""
         env = self._env
         for name, t in (("start", self._warm), ("end", self._dur)):
-            yield env.timeout(t - env.now)
+            yield env.timeout(max(0.0, t - env.now))
             area_b, area_q = self._areas(t)
             self._touch_rep(t)
             self._mark[name] = (area_b + area_q, self._area_rep)

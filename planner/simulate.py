@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from planner.errors import ScenarioError
 from planner.model import LATENCY_BIN_EDGES_S, TIMED_OUT_KEEPS_SLOT, Model, hist_percentile
 
 if TYPE_CHECKING:
@@ -211,9 +212,10 @@ def _progress_callback(progress: bool | ProgressCallback, total: int) -> tuple[A
         return progress, None
     if not progress or not sys.stderr.isatty():
         return None, None
+    from rich.console import Console
     from rich.progress import Progress
 
-    bar = Progress(transient=True)
+    bar = Progress(console=Console(stderr=True), transient=True)
     task = bar.add_task("replications", total=total)
     bar.start()
     return (lambda done, _total: bar.update(task, completed=done)), bar.stop
@@ -236,8 +238,13 @@ def run(
         processes: worker processes; 1 runs in this process, None uses every CPU.
         progress: True shows a rich progress bar over replications when stderr is a TTY;
             a callable is called as `progress(done, total)` after each replication.
+
+    Raises:
+        ScenarioError: no seeds.
     """
     seed_list = [int(s) for s in (scenario.seeds if seeds is None else seeds)]
+    if not seed_list:
+        raise ScenarioError("seeds must name at least one replication: []")
     total = len(seed_list)
     workers = (os.cpu_count() or 1) if processes is None else max(1, processes)
     callback, close = _progress_callback(progress, total)
