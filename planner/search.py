@@ -67,7 +67,7 @@ __all__ = [
 
 DEFAULT_TARGETS = (0.5, 0.6, 0.7, 0.8)
 DEFAULT_MAX_SIMULATIONS = 60
-PARALLEL_REQUESTS = 300_000  # per evaluation: above this many simulated requests, use 2+ cores
+PARALLEL_REQUESTS = 50_000  # per evaluation (all seeds): above this, seeds run on every core
 CANDIDATE_COLUMNS = (
     "min_replicas", "max_replicas", "target_utilization", "rate_503", "rate_503_upper",
     "latency_p99_upper_s", "peak_replicas", "replica_hours", "cost", "meets_slo", "reason",
