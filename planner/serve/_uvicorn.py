@@ -11,7 +11,7 @@ import signal
 import socket
 import threading
 from collections.abc import Generator
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -38,7 +38,7 @@ class QuietServer(uvicorn.Server):
 
 
 def make_server(
-    app: Any, *, keep_alive_s: float = 3600.0, graceful_s: float = 30.0, lifespan: str = "on"
+    app: Any, *, keep_alive_s: float = 3600.0, graceful_s: float = 30.0, lifespan: Literal["auto", "on", "off"] = "on"
 ) -> QuietServer:
     """A uvicorn server for `app` on asyncio + h11, without access log or lifespan noise."""
     config = uvicorn.Config(

@@ -106,7 +106,7 @@ def distribution_to_json(dist: Distribution) -> str:
     """Serialise a distribution dataclass as {"type": name, "fields": {...}}."""
     fields = {
         f.name: getattr(dist, f.name)
-        for f in dataclasses.fields(dist)  # type: ignore[arg-type]
+        for f in dataclasses.fields(dist)
         if f.init
     }
     return json.dumps({"type": type(dist).__name__, "fields": fields})

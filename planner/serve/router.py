@@ -134,10 +134,11 @@ class Router:
         if not done:
             limit = f"scoring_timeout_s ({self.timeout_s:g} s)"
             return self._error(504, f"scoring took longer than {limit}")
-        exc = forward.exception()
-        if exc is not None:
+        failure = forward.exception()
+        if failure is not None:
             rid = slot.replica.id
-            return self._error(502, f"replica {rid} closed connection before replying ({exc!r})")
+            reason = f"({failure!r})"
+            return self._error(502, f"replica {rid} closed connection before replying {reason}")
         result: tuple[int, bytes, bytes] = forward.result()
         self.counts[result[0]] += 1
         return result
