@@ -78,8 +78,10 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "TIMED_OUT_KEEPS_SLOT",
     "TIMELINE_COLUMNS",
+    "ProgressCallback",
     "RepResult",
     "Results",
+    "results_from_reps",
     "run",
     "run_rep",
 ]
