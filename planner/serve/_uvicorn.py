@@ -38,7 +38,11 @@ class QuietServer(uvicorn.Server):
 
 
 def make_server(
-    app: Any, *, keep_alive_s: float = 3600.0, graceful_s: float = 30.0, lifespan: Literal["auto", "on", "off"] = "on"
+    app: Any,
+    *,
+    keep_alive_s: float = 3600.0,
+    graceful_s: float = 30.0,
+    lifespan: Literal["auto", "on", "off"] = "on",
 ) -> QuietServer:
     """A uvicorn server for `app` on asyncio + h11, without access log or lifespan noise."""
     config = uvicorn.Config(
