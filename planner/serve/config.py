@@ -104,11 +104,7 @@ def load_serve_blocks(path: str | Path | None) -> tuple[Deployment, Service]:
 
 def distribution_to_json(dist: Distribution) -> str:
     """Serialise a distribution dataclass as {"type": name, "fields": {...}}."""
-    fields = {
-        f.name: getattr(dist, f.name)
-        for f in dataclasses.fields(dist)
-        if f.init
-    }
+    fields = {f.name: getattr(dist, f.name) for f in dataclasses.fields(dist) if f.init}
     return json.dumps({"type": type(dist).__name__, "fields": fields})
 
 
