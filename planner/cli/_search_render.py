@@ -184,8 +184,9 @@ def render_search(result: SearchResult, console: Console) -> None:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for name in ("min", "max", "target", "503 mean", "503 upper", "p99 upper", "cost", ""):
-        table.add_column(name, justify="right" if name else "left", no_wrap=True)
+    for name in ("min", "max", "target", "503 mean", "503 upper", "p99 upper", "cost"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("SLO", min_width=13)  # "pass ◀ chosen" must not be cut
     for row in shown.to_dict("records"):
         cost = f"{row['replica_hours']:.3g} h"
         if row["cost"] is not None and not _isnan(row["cost"]):
@@ -199,7 +200,7 @@ def render_search(result: SearchResult, console: Console) -> None:
             _rate(row["rate_503_upper"]),
             _secs(row["latency_p99_upper_s"]),
             cost,
-            verdict + ("  ◀ chosen" if row["chosen"] else ""),
+            verdict + (" ◀ chosen" if row["chosen"] else ""),
             style="bold" if row["chosen"] else ("red" if not row["meets_slo"] else None),
         )
     console.print(table)
