@@ -132,7 +132,7 @@ def test_cli_table_shows_formula_and_settings() -> None:
 
 def test_cli_json_matches_library() -> None:
     """--format json gives the library's numbers; the 503 rate is M/M/c+D at the formula size."""
-    code, out, _ = _invoke("--rps", "20", "--peak-rps", "60", "--format", "json")
+    code, out, _ = _invoke("--rps", "20", "--peak-rps", "60", "--no-simulate", "--format", "json")
     assert code == 0
     data = json.loads(out)
     assert data["replicas"] == 286
@@ -202,7 +202,10 @@ def test_cli_help_is_helpful() -> None:
     ("name", "args"),
     [
         ("recommend_rps20", ("--rps", "20")),
-        ("recommend_rps20_peak60", ("--rps", "20", "--peak-rps", "60", "--latency-p99", "12")),
+        (
+            "recommend_rps20_peak60",
+            ("--rps", "20", "--peak-rps", "60", "--latency-p99", "12", "--no-simulate"),
+        ),
     ],
 )
 def test_cli_golden_table(name: str, args: tuple[str, ...]) -> None:

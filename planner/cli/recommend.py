@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -26,6 +27,21 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     yaml = "yaml"
+    azureml_v1 = "azureml-v1"
+    azureml_v1_json = "azureml-v1-json"
+    azureml_v2 = "azureml-v2"
+    hpa = "hpa"
+
+
+def _render_export(data: dict[str, Any], output_format: OutputFormat) -> None:
+    """Print the recommended settings as ready-to-paste deployment configuration."""
+    from planner.export import from_recommendation, notes, render
+
+    settings = from_recommendation(data)
+    typer.echo(render(settings, output_format.value), nl=False)
+    if output_format is OutputFormat.azureml_v1_json:  # JSON holds no comments
+        for note in notes(settings, output_format.value):
+            typer.echo(f"note (deploymentconfig.json): {note}", err=True)
 
 
 def _finite(value: float) -> float:
@@ -64,6 +80,14 @@ def _fraction_slo(value: float) -> float:
     return value
 
 
+def _optional_non_negative(value: float | None) -> float | None:
+    return None if value is None else _non_negative(value)
+
+
+def _optional_at_least_one(value: int | None) -> int | None:
+    return None if value is None else _at_least_one(value)
+
+
 def _at_least_one(value: int) -> int:
     if value < 1:
         raise typer.BadParameter(f"must be an integer >= 1: {value}")
@@ -91,14 +115,14 @@ EPILOG = (
 @handles_errors
 def recommend(
     rps: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--rps",
-            help="Steady request rate, requests per second.",
-            callback=_positive,
+            help="Steady request rate, requests per second (required unless --scenario).",
+            callback=_optional_positive,
             show_default=False,
         ),
-    ],
+    ] = None,
     request_time: Annotated[
         float,
         typer.Option(
@@ -158,18 +182,107 @@ def recommend(
         ),
     ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table for people, json or yaml for tools.")
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="table for people, json or yaml for tools, or deployment configuration: "
+            "azureml-v1 (deploy_configuration arguments), azureml-v1-json, azureml-v2 "
+            "(Kubernetes online deployment YAML), hpa (Kubernetes HPA YAML).",
+        ),
     ] = OutputFormat.table,
-    # Simulation-backed options (--spike-duration, --cold-start, --scenario,
-    # --cost-per-replica-hour, --html) go here; when any is given, the command will call the
-    # simulation-backed search instead of `closed_form_recommendation` (see _recommendation).
+    simulate: Annotated[
+        bool | None,
+        typer.Option(
+            "--simulate/--no-simulate",
+            help="Check the settings by simulating the spike and search the cheapest ones "
+            "meeting the SLO. \\[default: on when --peak-rps > --rps or --scenario is given]",
+            show_default=False,
+        ),
+    ] = None,
+    spike_duration: Annotated[
+        float,
+        typer.Option(
+            "--spike-duration",
+            help="Seconds the spike at --peak-rps lasts (simulated search).",
+            callback=_positive,
+        ),
+    ] = 60.0,
+    cold_start: Annotated[
+        float,
+        typer.Option(
+            "--cold-start",
+            help="Seconds a new replica takes to become ready (simulated search).",
+            callback=_non_negative,
+        ),
+    ] = 30.0,
+    scenario_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenario",
+            help="Search the settings for this scenario file (its traffic, service and SLO).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    cost_per_replica_hour: Annotated[
+        float | None,
+        typer.Option(
+            "--cost-per-replica-hour",
+            help="Price of one replica for an hour; costs are then money. \\[default: none]",
+            callback=_optional_non_negative,
+            show_default=False,
+        ),
+    ] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option(
+            "--seeds",
+            help="Replications per candidate (simulated search). \\[default: 5, or the file's]",
+            callback=_optional_at_least_one,
+            show_default=False,
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write an HTML report of the search.", dir_okay=False),
+    ] = None,
 ) -> None:
     """Replicas and min/max/target autoscale settings from closed forms (help text: HELP)."""
-    if peak_rps is not None and peak_rps < rps:
+    if rps is None and scenario_file is None:
+        raise typer.BadParameter("is required (or give --scenario FILE)", param_hint="'--rps'")
+    if simulate is None:  # a described spike or a scenario is checked by simulation
+        simulate = scenario_file is not None or (
+            rps is not None and peak_rps is not None and peak_rps > rps
+        )
+    if scenario_file is not None and not simulate:
+        raise typer.BadParameter("a scenario is always simulated", param_hint="'--no-simulate'")
+    if rps is not None and peak_rps is not None and peak_rps < rps:
         raise typer.BadParameter(f"must be >= --rps ({rps:g}): {peak_rps:g}", param_hint=_PEAK)
     if latency_p99 is not None and latency_p99 <= request_time:
         message = f"must be > --request-time ({request_time:g}): {latency_p99:g}"
         raise typer.BadParameter(message, param_hint="'--latency-p99'")
+    if simulate:
+        _search(
+            scenario_file=scenario_file,
+            spike={
+                "rps": rps, "peak_rps": rps if peak_rps is None else peak_rps,
+                "spike_duration_s": spike_duration,
+                "request_time_s": request_time, "max_concurrent": max_concurrent,
+                "cold_start_s": cold_start, "target_utilization": target_util,
+                "max_wait_s": max_wait, "max_rate_503": slo_503, "latency_p99_s": latency_p99,
+            },
+            seeds=seeds,
+            cost_per_replica_hour=cost_per_replica_hour,
+            html=html,
+            output_format=output_format,
+        )  # fmt: skip
+        return
+    assert rps is not None  # checked above: without --scenario, --rps is required
+    if html is not None or cost_per_replica_hour is not None:
+        flag = "'--html'" if html is not None else "'--cost-per-replica-hour'"
+        raise typer.BadParameter(
+            "needs the simulated search (--peak-rps or --simulate)", param_hint=flag
+        )
     rec = _recommendation(
         rps=rps,
         request_time_s=request_time,
@@ -190,6 +303,51 @@ def _recommendation(**options: Any) -> Recommendation:
     return closed_form_recommendation(**options)
 
 
+def _search(
+    *,
+    scenario_file: Path | None,
+    spike: dict[str, Any],
+    seeds: int | None,
+    cost_per_replica_hour: float | None,
+    html: Path | None,
+    output_format: OutputFormat,
+) -> None:
+    """Simulation-backed search: a spike from the options, or the scenario file; then render."""
+    from rich.console import Console
+
+    from planner.cli._search_render import render_search, search_html_sections, search_to_dict
+    from planner.search import search_settings
+
+    if scenario_file is not None:
+        from planner.scenario import load_scenario, with_overrides
+
+        scenario = load_scenario(scenario_file)
+        if seeds is not None:
+            scenario = with_overrides(scenario, {"seeds": seeds}, warn=False)
+    else:
+        from planner.spike import spike_scenario
+
+        scenario = spike_scenario(**spike, seeds=5 if seeds is None else seeds)
+    result = search_settings(scenario, cost_per_replica_hour=cost_per_replica_hour)
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(search_to_dict(result), indent=2, ensure_ascii=False))
+    elif output_format not in (OutputFormat.table, OutputFormat.yaml):
+        _render_export(search_to_dict(result), output_format)
+    elif output_format is OutputFormat.yaml:
+        import yaml
+
+        data = search_to_dict(result)
+        typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+    else:
+        render_search(result, Console(highlight=False))
+    if html is not None:
+        from planner.report import write_html
+
+        title = f"planner recommend: {scenario.name}"
+        path = write_html(html, title=title, sections=search_html_sections(result))
+        typer.echo(f"HTML report written to {path}", err=True)
+
+
 # ---- rendering -----------------------------------------------------------------------------
 
 
@@ -200,8 +358,10 @@ def _render(rec: Recommendation, output_format: OutputFormat) -> None:
         import yaml
 
         typer.echo(yaml.safe_dump(rec.to_dict(), sort_keys=False, allow_unicode=True), nl=False)
-    else:
+    elif output_format is OutputFormat.table:
         _print_table(rec)
+    else:
+        _render_export(rec.to_dict(), output_format)
 
 
 def _prob(p: float) -> str:
