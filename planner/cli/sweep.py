@@ -6,12 +6,14 @@ import json
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
 from planner.cli._app import app, handles_errors
+
+if TYPE_CHECKING:  # pandas is imported by the library call, not at CLI start-up
+    import pandas as pd
 
 
 class OutputFormat(StrEnum):

@@ -7,9 +7,26 @@ a failing `init()`) and calls the same autoscaler policy objects as the simulato
 
 from __future__ import annotations
 
-from planner.serve.config import DEFAULT_LOG_DIR, ServeConfig, load_serve_blocks
-from planner.serve.local import LocalDeployment, start_local_deployment
-from planner.serve.response import ScoreResponse
+from importlib import import_module
+from typing import Any
+
+# NOTE: names are loaded on first use (PEP 562) so `planner --help` and `planner recommend`
+# don't pay for the router's imports.
+_WHERE = {
+    "DEFAULT_LOG_DIR": "planner.serve.config",
+    "ServeConfig": "planner.serve.config",
+    "load_serve_blocks": "planner.serve.config",
+    "LocalDeployment": "planner.serve.local",
+    "start_local_deployment": "planner.serve.local",
+    "ScoreResponse": "planner.serve.response",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'planner.serve' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_LOG_DIR",
