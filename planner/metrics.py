@@ -84,6 +84,9 @@ def t_quantile_975(df: int) -> float:
     return z + g1 / n + g2 / n**2 + g3 / n**3 + g4 / n**4
 
 
+_FRACTION_KEYS = frozenset({"rate_503", "rate_504", "p_wait"})
+
+
 def _mean_ci(x: np.ndarray) -> tuple[float, tuple[float, float]]:
     """Mean and Student-t 95 % interval of the finite values of x."""
     x = x[np.isfinite(x)]
@@ -140,7 +143,11 @@ def summarise(results: Results, slo: Slo | None = None) -> Summary:
     values: dict[str, float] = {}
     ci95: dict[str, tuple[float, float]] = {}
     for key in METRICS:
-        values[key], ci95[key] = _mean_ci(df[key].to_numpy(dtype=np.float64))
+        values[key], (lo, hi) = _mean_ci(df[key].to_numpy(dtype=np.float64))
+        # Every metric is >= 0 and rates are <= 1: a symmetric t-interval may cross those
+        # bounds when few replications differ a lot; the true value cannot.
+        upper = 1.0 if key in _FRACTION_KEYS else math.inf
+        ci95[key] = (min(max(lo, 0.0), upper), min(max(hi, 0.0), upper))
     reasons: list[str] = []
     meets: bool | None = None
     if values["requests"] > 0:

@@ -120,3 +120,13 @@ def test_summarise_a_real_run() -> None:
     lo, hi = summary.ci95["rate_503"]
     assert lo <= summary.values["rate_503"] <= hi
     json.dumps(summary.to_json_dict(), allow_nan=False)
+
+
+def test_confidence_bounds_stay_within_what_a_rate_can_be() -> None:
+    """Two very different reps: a rate's t-interval is clipped to [0, 1]; the mean is not."""
+    summary = summarise(results_with(rate_503=[0.0, 0.9], p_wait=[0.0, 0.9], mean_wait_s=[0, 2]))
+    assert summary.values["rate_503"] == pytest.approx(0.45)
+    assert summary.ci95["rate_503"] == (0.0, 1.0)
+    assert summary.ci95["p_wait"] == (0.0, 1.0)
+    lo, hi = summary.ci95["mean_wait_s"]
+    assert lo == 0.0 and hi == pytest.approx(1 + float(stats.t.ppf(0.975, 1)))
