@@ -173,7 +173,7 @@ def run_locust(
     max_in_flight: int = 1000,
     timeout_s: float | None = None,
     poller: StatsPoller | None = None,
-    progress: TextIO | None = sys.stderr,
+    progress: bool = True,
     progress_every_s: float = 5.0,
 ) -> Measurement:
     """Run the locustfile against `host` for the scenario's duration; read what it measured.
@@ -208,7 +208,7 @@ def run_locust(
         locustfile_path(), host=host, csv_prefix=out_dir / "locust", workers=workers,
         log_file=log_file,
     )  # fmt: skip
-    tracker = _Progress(out_dir, scenario.duration_s, progress)
+    tracker = _Progress(out_dir, scenario.duration_s, sys.stderr if progress else None)
     started = time.monotonic()
     with open(out_dir / "locust.out", "wb") as console:
         proc = subprocess.Popen(
@@ -268,7 +268,7 @@ def read_requests(out_dir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     )
     requests = requests.sort_values("t_s", kind="stable").reset_index(drop=True)
     totals: dict[str, Any] = {"sent": 0, "answered": 0, "pending": 0, "not_sent": 0}
-    totals.update(aborted="", max_lag_s=0.0, t0_epoch=math.nan, files=0)
+    totals.update(aborted="", max_lag_s=0.0, t0_epoch=math.nan, files=0, seed=None)
     for path in sorted(out_dir.glob("requests*.summary.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         for k in ("sent", "answered", "pending", "not_sent"):
@@ -277,6 +277,7 @@ def read_requests(out_dir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         totals["max_lag_s"] = max(totals["max_lag_s"], float(doc.get("max_lag_s", 0.0)))
         totals["t0_epoch"] = np.nanmin([totals["t0_epoch"], doc.get("t0_epoch", math.nan)])
         totals["files"] += 1
+        totals["seed"] = doc.get("seed", totals["seed"])
     return requests, totals
 
 
@@ -315,6 +316,7 @@ def _measurement(
         replicas=replicas,
         host=host,
         local=poller is not None,
+        seed=totals["seed"],
         notes=tuple(notes),
     )
 

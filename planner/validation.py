@@ -198,6 +198,7 @@ class Measurement:
     replicas: pd.DataFrame | None = None
     host: str = ""
     local: bool = False
+    seed: int | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -211,6 +212,7 @@ class Check:
     predicted: float
     predicted_interval: tuple[float, float]
     band: tuple[float, float]
+    paired: float = math.nan
     judged: bool = True
 
     @property
@@ -228,6 +230,7 @@ class Check:
             "predicted": _num(self.predicted),
             "predicted_interval": [_num(v) for v in self.predicted_interval],
             "band": [_num(v) for v in self.band],
+            "paired": _num(self.paired),
             "agrees": self.agrees,
         }
 
@@ -294,12 +297,15 @@ def _check(
     *,
     judged: bool = True,
     floor: float = 0.0,
+    paired: int | None = None,
 ) -> Check:
     x, ci_lo, ci_hi = measured
     mean, pi_lo, pi_hi = _prediction_interval(per_rep)
     tol = tolerance.for_metric(name, mean)
     # Inside the band <=> the measured 95 % interval overlaps the tolerance-widened prediction.
     band = (max(floor, pi_lo - tol - (ci_hi - x)), pi_hi + tol + (x - ci_lo))
+    if not judged:  # shown for reference only: the bare prediction interval
+        band = (max(floor, pi_lo), pi_hi)
     return Check(
         name=name,
         measured=x,
@@ -307,6 +313,7 @@ def _check(
         predicted=mean,
         predicted_interval=(pi_lo, pi_hi),
         band=band,
+        paired=math.nan if paired is None else float(per_rep[paired]),
         judged=judged,
     )
 
@@ -348,18 +355,22 @@ def compare(
     rate = n_over / n if n else math.nan
     served = rt[window & (((status >= 200) & (status < 300)) | (status == 504))]
     summary = predicted.summary
+    same = np.flatnonzero(summary["rep"].to_numpy() == measured.seed)
+    paired = int(same[0]) if measured.seed is not None and same.size else None
     checks = {
         "rate_503": _check(
             "rate_503",
             (rate, *clopper_pearson(n_over, n)) if n else (math.nan,) * 3,
             summary["rate_503"].to_numpy(dtype=np.float64),
             tolerance,
+            paired=paired,
         ),
         "latency_p95_s": _check(
             "latency_p95_s",
             quantile_ci(served, 0.95),
             summary["latency_p95_s"].to_numpy(dtype=np.float64),
             tolerance,
+            paired=paired,
         ),
         "latency_p99_s": _check(
             "latency_p99_s",
@@ -367,6 +378,7 @@ def compare(
             summary["latency_p99_s"].to_numpy(dtype=np.float64),
             tolerance,
             judged=False,
+            paired=paired,
         ),
     }
     replicas = _replicas_frame(measured, predicted)
@@ -380,6 +392,7 @@ def compare(
             summary["peak_replicas"].to_numpy(dtype=np.float64),
             tolerance,
             judged=False,
+            paired=paired,
         )
 
     reasons: list[str] = []
@@ -419,6 +432,12 @@ def compare(
                 f"(simulated mean {fmt(check.predicted)} over {len(summary)} seeds)"
             )
     agrees = _validity(measured, counts, reasons, notes) and agrees
+    if paired is not None:
+        notes.append(
+            f"seed {measured.seed} was simulated with the very arrivals that were sent: "
+            f"{int(summary['n_503'].iloc[paired])} 503s predicted for it, "
+            f"{counts['n_503'] + counts['n_429']} measured"
+        )
     if replicas is None:
         notes.append("replicas over time unknown: the endpoint's /stats is not observable")
     return Validation(

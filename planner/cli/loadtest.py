@@ -1,5 +1,351 @@
-"""`planner loadtest` (placeholder until its work lands)."""
+"""`planner loadtest FILE`: drive a deployment with the scenario's traffic, check the prediction."""
 
 from __future__ import annotations
 
-from planner.cli._app import app  # noqa: F401
+import difflib
+import json
+import math
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import fields
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from planner.cli._app import app, handles_errors
+from planner.errors import PlannerError, PlannerWarning
+
+if TYPE_CHECKING:
+    from planner.scenario import Scenario
+    from planner.validation import Tolerance, Validation
+
+T = TypeVar("T")
+DEFAULT_OUT = Path(".planner") / "loadtest"
+
+
+class OutputFormat(StrEnum):
+    """How the result is printed on stdout."""
+
+    table = "table"
+    json = "json"
+
+
+@app.command()
+@handles_errors
+def loadtest(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file: traffic, deployment, SLO.")],
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host", help="Endpoint base URL (https://...); default: a local deployment."
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", envvar="PLANNER_KEY", help="Sent as 'Authorization: Bearer KEY'."),
+    ] = None,
+    deployment_name: Annotated[
+        str | None,
+        typer.Option(
+            "--deployment-name",
+            envvar="AZUREML_MODEL_DEPLOYMENT",
+            help="Sent as header 'azureml-model-deployment' (Azure ML v2 endpoints).",
+        ),
+    ] = None,
+    score: Annotated[
+        Path | None,
+        typer.Option(
+            "--score", help="score.py of the local deployment [default: sleep the service time]."
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Locust worker processes sending requests.")
+    ] = 1,
+    seeds: Annotated[
+        int | None,
+        typer.Option("--seeds", min=1, help="Simulated replications [default: the file's seeds]."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, help="Seed of the arrival sample [default: the first seed]."),
+    ] = None,
+    tolerance: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tolerance",
+            help="NAME=VALUE, repeatable: rate_503_abs (0.01), rate_503_rel (0.5), "
+            "latency_abs_s (0.05), latency_rel (0.25).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Directory for locust's CSVs, validation.json and plots."),
+    ] = DEFAULT_OUT,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="A readable table, or one JSON object.")
+    ] = OutputFormat.table,
+    score_path: Annotated[
+        str, typer.Option("--score-path", help="Path the requests are posted to.")
+    ] = "/score",
+    body: Annotated[
+        str | None, typer.Option("--body", help='JSON body of each request [{"data": [0]}].')
+    ] = None,
+    max_in_flight: Annotated[
+        int,
+        typer.Option("--max-in-flight", min=1, help="Abort past this many open requests."),
+    ] = 1000,
+    timeout_s: Annotated[
+        float | None,
+        typer.Option("--timeout-s", min=1.0, help="Stop locust after this long [auto]."),
+    ] = None,
+) -> None:
+    """Load-test the scenario with Locust and compare the measurement with the simulation.
+
+    Without --host, SCORE runs as a local deployment with the scenario's autoscaler on 127.0.0.1 (stopped afterwards). With --host and --key the same Locust users target a real endpoint (replicas over time are then unknown).
+
+    Exit 0 when the measured 503 rate and latency meet the SLO and agree with the prediction within the tolerance; 1 otherwise, with the reasons.
+    """  # noqa: E501  (typer rewraps help paragraphs; one line each keeps them readable)
+    if host is not None and not host.startswith(("http://", "https://")):
+        raise typer.BadParameter(
+            f"must start with http:// or https://: {host}", param_hint="--host"
+        )
+    if host is not None and score is not None:
+        raise typer.BadParameter(
+            "--score runs a local deployment; drop --host", param_hint="--score"
+        )
+    if body is not None:
+        try:
+            json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise typer.BadParameter(f"not JSON ({exc.msg}): {body}", param_hint="--body") from None
+    tol = _tolerance(tolerance or [])
+    if not file.is_file():
+        raise PlannerError(f"scenario file not found: {file}")
+    if score is not None and not score.is_file():
+        raise PlannerError(f"--score file not found: {score}")
+
+    from planner.loadtest import measure
+    from planner.scenario import load_scenario
+    from planner.simulate import run
+    from planner.validation import compare
+
+    scenario = _with_warnings(lambda: load_scenario(file))
+    seed_list = _seeds(scenario.seeds, seeds)
+    expected = scenario.traffic.mean_rps(0.0, scenario.duration_s) * scenario.duration_s
+    predicted = _with_warnings(
+        lambda: run(
+            scenario,
+            seed_list,
+            keep_requests=expected * len(seed_list) < 2_000_000,
+            processes=max(1, min(len(seed_list), os.cpu_count() or 1)),
+        )
+    )
+    measured = measure(
+        file, scenario, out_dir=out, host=host, score=score, key=key,
+        deployment_name=deployment_name, workers=workers,
+        seed=seed_list[0] if seed is None else seed, body=body, score_path=score_path,
+        max_in_flight=max_in_flight, timeout_s=timeout_s,
+    )  # fmt: skip
+    validation = compare(measured, predicted, scenario.slo, tol)
+    payload = {
+        "scenario": scenario.name,
+        "file": str(file),
+        "host": host or "local deployment",
+        "seeds": list(seed_list),
+        **validation.to_json_dict(),
+    }
+    payload["files"] = [str(p) for p in _write_outputs(scenario, validation, payload, out, html)]
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(_json_safe(payload), indent=2))
+    else:
+        _print_table(scenario, validation, payload["files"])
+    if not validation.ok:
+        for reason in validation.reasons:
+            typer.echo(f"FAILED: {reason}", err=True)
+        raise typer.Exit(1)
+
+
+def _tolerance(items: list[str]) -> Tolerance:
+    """Parse --tolerance NAME=VALUE items into a Tolerance."""
+    from planner.validation import Tolerance
+
+    names = [f.name for f in fields(Tolerance)]
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in names:
+            near = difflib.get_close_matches(name, names, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else f" (one of {', '.join(names)})"
+            raise typer.BadParameter(f"expected NAME=VALUE{hint}: {item}", param_hint="--tolerance")
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise typer.BadParameter(
+                f"{name} must be a number >= 0: {text}", param_hint="--tolerance"
+            )
+        values[name] = value
+    return Tolerance(**values)
+
+
+def _seeds(file_seeds: tuple[int, ...], n: int | None) -> tuple[int, ...]:
+    """The file's seeds, or the first N of them (extended past the file's)."""
+    seeds = list(file_seeds) or [0]
+    if n is None:
+        return tuple(seeds)
+    while len(seeds) < n:
+        seeds.append(max(seeds) + 1)
+    return tuple(seeds[:n])
+
+
+def _with_warnings(call: Callable[[], T]) -> T:
+    """Run `call`; PlannerWarnings become "Warning: ..." lines on stderr (each once)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PlannerWarning)
+        value = call()
+    seen: set[str] = set()
+    for item in caught:
+        if not issubclass(item.category, PlannerWarning):
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+        elif str(item.message) not in seen:
+            seen.add(str(item.message))
+            typer.echo(f"Warning: {item.message}", err=True)
+    return value
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN becomes null; numpy scalars and tuples become plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _write_outputs(
+    scenario: Scenario,
+    validation: Validation,
+    payload: dict[str, Any],
+    out: Path,
+    html: Path | None,
+) -> list[Path]:
+    """validation.json, per_second.csv, replicas.csv, validation.png in --out; the HTML page."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from planner.loadtest import plot_validation
+    from planner.report import save_figure, write_html
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "validation.json", out / "per_second.csv"]
+    written[0].write_text(json.dumps(_json_safe(payload), indent=2), encoding="utf-8")
+    validation.per_second.to_csv(written[1], index=False)
+    if validation.replicas is not None:
+        validation.replicas.to_csv(out / "replicas.csv", index=False)
+        written.append(out / "replicas.csv")
+    axes = plot_validation(validation, title=f"{scenario.name}: measured vs predicted")
+    figure = axes[0].figure
+    written.append(save_figure(figure, out / "validation.png"))
+    if html is not None:
+        rows = _rows(validation)
+        import pandas as pd
+
+        table = pd.DataFrame(
+            rows, columns=["metric", "predicted", "predicted band", "measured", "95 % CI", "ok"]
+        )
+        verdict = "PASSED" if validation.ok else "FAILED: " + "; ".join(validation.reasons)
+        written.append(
+            write_html(
+                html,
+                title=f"planner loadtest: {scenario.name}",
+                sections=[
+                    ("Verdict", verdict),
+                    ("Predicted vs measured", table),
+                    ("Over time", figure),
+                    ("Counts", validation.counts),
+                    ("Notes", "\n\n".join(validation.notes) or "none"),
+                ],
+            )
+        )
+    plt.close(figure)
+    return written
+
+
+def _rows(v: Validation) -> list[tuple[str, str, str, str, str, str]]:
+    """(metric, predicted, band, measured, CI, verdict) strings of each check."""
+    from planner.report import format_rate, format_seconds
+
+    labels = {
+        "rate_503": "503 rate",
+        "latency_p95_s": "latency p95",
+        "latency_p99_s": "latency p99",
+        "peak_replicas": "peak replicas",
+    }
+    rows = []
+    for name, check in v.checks.items():
+        fmt: Callable[[float], str] = (
+            format_rate
+            if name == "rate_503"
+            else format_seconds
+            if name.endswith("_s")
+            else (lambda x: "n/a" if not math.isfinite(x) else f"{x:.3g}")
+        )
+        verdict = {True: "agrees", False: "DISAGREES", None: "—"}[check.agrees]
+        paired = f" (seed: {fmt(check.paired)})" if math.isfinite(check.paired) else ""
+        rows.append(
+            (
+                labels.get(name, name),
+                fmt(check.predicted) + paired,
+                f"{fmt(max(check.band[0], 0.0))} – {fmt(check.band[1])}",
+                fmt(check.measured),
+                f"{fmt(check.measured_ci95[0])} – {fmt(check.measured_ci95[1])}",
+                verdict,
+            )
+        )
+    return rows
+
+
+def _print_table(scenario: Scenario, v: Validation, files: list[str]) -> None:
+    """The side-by-side table, the verdicts and the notes."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    c = v.counts
+    table = Table(
+        title=f"{scenario.name}: predicted ({v.reps} simulated seeds) vs measured",
+        title_justify="left",
+    )
+    for col in ("metric", "predicted", "predicted band", "measured", "measured 95 % CI", ""):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for row in _rows(v):
+        table.add_row(*row, style="bold red" if row[-1] == "DISAGREES" else None)
+    console.print(table)
+    console.print(
+        f"requests after warm-up {c['requests']} (sent {c['sent']}, answered {c['answered']}): "
+        f"2xx {c['n_2xx']}, 503 {c['n_503']}, 429 {c['n_429']}, 504 {c['n_504']}, "
+        f"other {c['n_other']}, no answer {c['n_no_answer'] + c['pending']}"
+    )
+    slo = {True: "met", False: "NOT met", None: "not judged"}[v.meets_slo]
+    agree = "yes" if v.agrees_with_prediction else "NO"
+    console.print(f"SLO {slo}; agrees with the prediction: {agree}")
+    for reason in v.reasons:
+        console.print(f"  - {reason}")
+    for note in v.notes:
+        console.print(f"note: {note}")
+    for path in files:
+        console.print(f"wrote {path}")
