@@ -1,0 +1,156 @@
+"""`planner loadtest` end to end on 127.0.0.1: a short spike, too small and big enough."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from planner.cli import app
+
+runner = CliRunner()
+
+# 30 s: 5 rps, a 10x spike to 50 rps for 8 s (0.1 s service: 5 busy replicas), back to 5 rps.
+# Cold start 2 s, 503 after 0.2 s in the queue. scale_down_delay_s 2 lets the start-up
+# transient's extra replicas go before the spike, so with min_replicas 1 the spike always meets
+# 1-2 replicas (the simulator: 7-34 % 503s over 30 seeds, never 0). min_replicas 8 is what the
+# sizing formula gives for the peak: 50 × 0.1 / 0.7 = 7.1 → 8.
+SPEC: dict[str, Any] = {
+    "duration_s": 30,
+    "warmup_s": 5,
+    "seeds": 6,
+    "traffic": {
+        "arrivals": "poisson",
+        "pattern": [
+            {"duration_s": 10, "rps": 5},
+            {"duration_s": 8, "rps": 50},
+            {"duration_s": 12, "rps": 5},
+        ],
+    },
+    "service": {"request_time_s": 0.1, "max_concurrent": 1, "cold_start_s": 2},
+    "deployment": {
+        "autoscaler": "azureml",
+        "max_replicas": 10,
+        "target_utilization": 0.7,
+        "max_request_wait_s": 0.2,
+        "scale_down_delay_s": 2,
+    },
+    "slo": {"max_rate_503": 0.01, "latency_p99_s": 1.0},
+}
+
+
+def _loadtest(root: Path, name: str, min_replicas: int) -> tuple[int, dict[str, Any], str, Path]:
+    """Write the scenario, run `planner loadtest --format json`; (code, JSON, stderr, out dir)."""
+    spec = {**SPEC, "name": name}
+    spec["deployment"] = {**SPEC["deployment"], "min_replicas": min_replicas,
+                          "replicas": min_replicas}  # fmt: skip
+    file = root / f"{name}.yaml"
+    file.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    out = root / f"out-{name}"
+    result = runner.invoke(
+        app,
+        ["loadtest", str(file), "--out", str(out), "--format", "json",
+         "--html", str(out / "report.html")],
+    )  # fmt: skip
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, json.loads(result.stdout), result.stderr, out
+
+
+@pytest.fixture(scope="module")
+def too_small(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], str, Path]:
+    """min_replicas 1: the spike meets too few warm replicas."""
+    return _loadtest(tmp_path_factory.mktemp("loadtest"), "spike-min1", 1)
+
+
+@pytest.fixture(scope="module")
+def big_enough(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], str, Path]:
+    """min_replicas 8: enough warm replicas for the peak."""
+    return _loadtest(tmp_path_factory.mktemp("loadtest"), "spike-min8", 8)
+
+
+@pytest.mark.slow
+def test_too_few_replicas_give_503s_and_exit_1(too_small: Any) -> None:
+    """503s are measured, the SLO is missed (exit 1), and the prediction agrees."""
+    code, doc, stderr, out = too_small
+    assert code == 1
+    assert doc["meets_slo"] is False and doc["ok"] is False
+    assert doc["agrees_with_prediction"] is True, doc["reasons"]
+    rate = doc["rate_503"]
+    assert rate["measured"] > 0.02
+    assert rate["band"][0] <= rate["measured"] <= rate["band"][1]
+    assert rate["predicted"] > 0.02
+    assert "FAILED: SLO missed: measured 503 rate" in stderr
+    assert doc["counts"]["n_503"] > 0
+    assert (out / "validation.png").stat().st_size > 10_000
+    assert "measured" in (out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_enough_replicas_give_no_503s_and_exit_0(big_enough: Any) -> None:
+    """No 503s measured or predicted; latency p95 agrees; exit 0."""
+    code, doc, stderr, out = big_enough
+    assert code == 0, doc["reasons"]
+    assert doc["ok"] is True and doc["meets_slo"] is True
+    assert doc["counts"]["n_503"] == 0
+    assert doc["rate_503"]["predicted"] == 0.0
+    lat = doc["latency_p95_s"]
+    assert lat["agrees"] is True
+    assert 0.1 <= lat["measured"] < 0.5  # 0.1 s service plus little queueing
+    replicas = pd.read_csv(out / "replicas.csv")
+    assert replicas["measured_ready"].min() >= 8  # the warm pool was there all along
+    assert "FAILED" not in stderr
+
+
+@pytest.mark.slow
+def test_request_counts_add_up(too_small: Any) -> None:
+    """Requests sent = rows in the per-request CSV = locust's count; statuses match locust's."""
+    _, doc, _, out = too_small
+    rows = pd.read_csv(out / "requests.csv")
+    summary = json.loads((out / "requests.summary.json").read_text())
+    assert summary["sent"] == summary["answered"] == len(rows)
+    assert summary["pending"] == summary["not_sent"] == 0
+    counts = rows["status"].value_counts().to_dict()
+    assert set(counts) <= {200, 503}
+    assert counts[200] + counts[503] == len(rows)
+    stats = pd.read_csv(out / "locust_stats.csv").set_index("Name").loc["Aggregated"]
+    assert stats["Request Count"] == len(rows)
+    assert stats["Failure Count"] == counts[503]
+    window = rows[(rows["t_s"] >= 5) & (rows["t_s"] < 30)]
+    assert doc["counts"]["requests"] == len(window)
+    assert doc["counts"]["n_503"] == int((window["status"] == 503).sum())
+    assert doc["counts"]["sent"] == len(rows)
+
+
+def test_missing_file_is_one_line(tmp_path: Path) -> None:
+    """A missing scenario: exit 1, one line on stderr, no traceback."""
+    result = runner.invoke(app, ["loadtest", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: scenario file not found: {tmp_path / 'nope.yaml'}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tolerance", "rate_503_ab=0.1"], "did you mean 'rate_503_abs'?"),
+        (["--tolerance", "latency_rel=-1"], "latency_rel must be a number >= 0: -1"),
+        (["--host", "example.com"], "must start with http:// or https://"),
+        (["--body", "{not json"], "not JSON"),
+    ],
+)
+def test_bad_options_are_rejected_before_anything_starts(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """Bad --tolerance, --host or --body: usage error (exit 2) naming the option."""
+    file = tmp_path / "s.yaml"
+    file.write_text(yaml.safe_dump({**SPEC, "name": "s"}), encoding="utf-8")
+    result = runner.invoke(app, ["loadtest", str(file), *args])
+    assert result.exit_code == 2
+    text = result.stderr.translate({ord(c): " " for c in "│╭╮╰╯─"})  # rich's error box
+    assert message in " ".join(text.split())
