@@ -193,7 +193,7 @@ def from_recommendation(data: Mapping[str, Any], **overrides: Any) -> ExportSett
         values.setdefault("max_replicas", replicas)
     low, high = values["min_replicas"], values.get("max_replicas", 10)
     if "initial_replicas" not in values and all(_is_int(v) for v in (replicas, low, high)):
-        values["initial_replicas"] = _clamp(replicas, low, high)
+        values["initial_replicas"] = _clamp(int(replicas), low, high)  # type: ignore[arg-type]
     values.update(overrides)
     return ExportSettings(**values)
 
@@ -430,7 +430,8 @@ def _header(settings: ExportSettings, fmt: str, title: str, mark: str) -> str:
 
 def _dump_yaml(doc: Mapping[str, Any]) -> str:
     """Block-style YAML in the key order given."""
-    return yaml.safe_dump(dict(doc), sort_keys=False, default_flow_style=False, width=100)
+    text: str = yaml.safe_dump(dict(doc), sort_keys=False, default_flow_style=False, width=100)
+    return text
 
 
 def _decimal(value: float) -> Decimal:

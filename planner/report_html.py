@@ -109,7 +109,7 @@ def _frame_html(df: pd.DataFrame) -> str:
         note = f'<p class="note">First {MAX_TABLE_ROWS} of {len(df):,} rows.</p>'
         df = df.head(MAX_TABLE_ROWS)
     show_index = not isinstance(df.index, pd.RangeIndex)
-    table = df.to_html(
+    table: str = df.to_html(
         index=show_index, border=0, escape=True, na_rep="n/a", float_format=_format_float
     )
     return table + note

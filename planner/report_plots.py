@@ -261,7 +261,7 @@ def plot_timeline(
         heading = f"{heading}: rep {rep}"
     fig.suptitle(heading, x=0.01, ha="left", fontsize=12)
     fig.tight_layout()
-    return axes
+    return np.asarray(axes)
 
 
 def plot_heatmap(
