@@ -264,9 +264,7 @@ def _write_outputs(
         rows = _rows(validation)
         import pandas as pd
 
-        table = pd.DataFrame(
-            rows, columns=["metric", "predicted", "predicted band", "measured", "95 % CI", "ok"]
-        )
+        table = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
         verdict = "PASSED" if validation.ok else "FAILED: " + "; ".join(validation.reasons)
         written.append(
             write_html(
@@ -285,8 +283,8 @@ def _write_outputs(
     return written
 
 
-def _rows(v: Validation) -> list[tuple[str, str, str, str, str, str]]:
-    """(metric, predicted, band, measured, CI, verdict) strings of each check."""
+def _rows(v: Validation) -> list[tuple[str, ...]]:
+    """(metric, predicted, same seed, band, measured, 95 % CI, verdict) strings of each check."""
     from planner.report import format_rate, format_seconds
 
     labels = {
@@ -305,11 +303,11 @@ def _rows(v: Validation) -> list[tuple[str, str, str, str, str, str]]:
             else (lambda x: "n/a" if not math.isfinite(x) else f"{x:.3g}")
         )
         verdict = {True: "agrees", False: "DISAGREES", None: "—"}[check.agrees]
-        paired = f" (seed: {fmt(check.paired)})" if math.isfinite(check.paired) else ""
         rows.append(
             (
                 labels.get(name, name),
-                fmt(check.predicted) + paired,
+                fmt(check.predicted),
+                fmt(check.paired) if math.isfinite(check.paired) else "—",
                 f"{fmt(max(check.band[0], 0.0))} – {fmt(check.band[1])}",
                 fmt(check.measured),
                 f"{fmt(check.measured_ci95[0])} – {fmt(check.measured_ci95[1])}",
@@ -319,21 +317,32 @@ def _rows(v: Validation) -> list[tuple[str, str, str, str, str, str]]:
     return rows
 
 
+# predicted: mean over seeds; same seed: the seed whose arrivals were sent; band: see validation
+ROW_COLUMNS = ("metric", "predicted", "same seed", "band", "measured", "95 % CI", "verdict")
+
+
 def _print_table(scenario: Scenario, v: Validation, files: list[str]) -> None:
     """The side-by-side table, the verdicts and the notes."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     console = Console(highlight=False)
     c = v.counts
     table = Table(
-        title=f"{scenario.name}: predicted ({v.reps} simulated seeds) vs measured",
+        title=f"{scenario.name}: simulated ({v.reps} seeds) vs measured",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
-    for col in ("metric", "predicted", "predicted band", "measured", "measured 95 % CI", ""):
-        table.add_column(col, justify="left" if col == "metric" else "right")
-    for row in _rows(v):
-        table.add_row(*row, style="bold red" if row[-1] == "DISAGREES" else None)
+    rows = _rows(v)
+    table.add_column("", no_wrap=True)
+    for row in rows:
+        table.add_column(row[0], justify="right", no_wrap=True)
+    for i, label in enumerate(ROW_COLUMNS[1:], start=1):
+        cells = [row[i] for row in rows]
+        style = "bold red" if "DISAGREES" in cells else None
+        table.add_row(label, *cells, style=style)
     console.print(table)
     console.print(
         f"requests after warm-up {c['requests']} (sent {c['sent']}, answered {c['answered']}): "
