@@ -293,7 +293,7 @@ def _rows(v: Validation) -> list[tuple[str, ...]]:
         "latency_p99_s": "latency p99",
         "peak_replicas": "peak replicas",
     }
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name, check in v.checks.items():
         fmt: Callable[[float], str] = (
             format_rate
