@@ -21,7 +21,7 @@ Details:
     the others, and is NaN if it is NaN in all.
     The interval is mean ± t(0.975, n−1) · s / √n with s the sample standard deviation across
     replications; t comes from a table for df 1..30 and a Cornish–Fisher series beyond (error
-    < 1e-6), so planner needs no scipy.
+    < 1e-6), so planner needs no scipy (`planner.stats`).
     `to_json_dict` gives the DESIGN.md keys first, then the other metrics, "reps", "meets_slo"
     and "reasons"; with more than one replication, "<key>_ci95": [lo, hi] for each rate
     (rate_503, rate_504, p_wait) and each latency/wait (mean_wait_s, latency_*). NaN becomes null.
@@ -37,12 +37,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from planner.simulate import SUMMARY_COLUMNS
+from planner.stats import mean_ci
 
 if TYPE_CHECKING:
     from planner.scenario import Slo
     from planner.simulate import Results
 
-__all__ = ["JSON_KEYS", "Summary", "summarise", "t_quantile_975"]
+__all__ = ["JSON_KEYS", "Summary", "summarise"]
 
 JSON_KEYS = (
     "requests", "rate_503", "rate_504", "mean_wait_s", "latency_p50_s", "latency_p95_s",
@@ -54,49 +55,7 @@ CI_KEYS = (
 )  # fmt: skip
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "rep")
 _INT_KEYS = frozenset({"requests", "n_200", "n_503", "n_504", "peak_replicas"})
-
-# t(0.975, df) for df = 1..30 (Student's t, two-sided 95 %).
-_T975 = (
-    12.706204736, 4.302652730, 3.182446305, 2.776445105, 2.570581836, 2.446911851,
-    2.364624252, 2.306004135, 2.262157163, 2.228138852, 2.200985160, 2.178812830,
-    2.160368656, 2.144786688, 2.131449546, 2.119905299, 2.109815578, 2.100922040,
-    2.093024054, 2.085963447, 2.079613845, 2.073873068, 2.068657610, 2.063898562,
-    2.059538553, 2.055529439, 2.051830516, 2.048407142, 2.045229642, 2.042272456,
-)  # fmt: skip
-_Z975 = 1.959963984540054
-
-
-def t_quantile_975(df: int) -> float:
-    """The 97.5 % quantile of Student's t with `df` degrees of freedom (df >= 1).
-
-    A table for df <= 30; beyond, the Cornish–Fisher expansion in 1/df
-    (Abramowitz & Stegun 26.7.5), accurate to better than 1e-6 there.
-    """
-    if df < 1:
-        raise ValueError(f"df must be >= 1: {df}")
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z, n = _Z975, float(df)
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    return z + g1 / n + g2 / n**2 + g3 / n**3 + g4 / n**4
-
-
 _FRACTION_KEYS = frozenset({"rate_503", "rate_504", "p_wait"})
-
-
-def _mean_ci(x: np.ndarray) -> tuple[float, tuple[float, float]]:
-    """Mean and Student-t 95 % interval of the finite values of x."""
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return math.nan, (math.nan, math.nan)
-    mean = float(x.mean())
-    if x.size == 1:
-        return mean, (mean, mean)
-    half = t_quantile_975(x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
-    return mean, (mean - half, mean + half)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,7 +102,7 @@ def summarise(results: Results, slo: Slo | None = None) -> Summary:
     values: dict[str, float] = {}
     ci95: dict[str, tuple[float, float]] = {}
     for key in METRICS:
-        values[key], (lo, hi) = _mean_ci(df[key].to_numpy(dtype=np.float64))
+        values[key], (lo, hi) = mean_ci(df[key].to_numpy(dtype=np.float64))
         # Every metric is >= 0 and rates are <= 1: a symmetric t-interval may cross those
         # bounds when few replications differ a lot; the true value cannot.
         upper = 1.0 if key in _FRACTION_KEYS else math.inf

@@ -27,7 +27,7 @@ import pandas as pd
 from planner import __version__
 from planner.errors import PlannerError, ScenarioError
 from planner.executors import Outcome, run_tasks
-from planner.metrics import t_quantile_975
+from planner.stats import t_quantile_975
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario, Slo

@@ -19,8 +19,7 @@ questions for `planner loadtest`:
   the same as: the measured 95 % interval overlaps the tolerance-widened prediction interval.
   Latency p99 is compared in the table but not judged (one run's p99 is too noisy).
 
-Pure numpy/pandas: the Clopper–Pearson bounds come from a regularised incomplete beta
-(continued fraction, Numerical Recipes §6.4) and bisection, so planner needs no scipy.
+Pure numpy/pandas: the intervals come from `planner.stats` (no scipy).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from planner.metrics import t_quantile_975
+from planner.stats import clopper_pearson, prediction_interval, quantile_ci
 
 if TYPE_CHECKING:
     from planner.scenario import Slo
@@ -45,113 +44,12 @@ __all__ = [
     "Measurement",
     "Tolerance",
     "Validation",
-    "betainc",
-    "clopper_pearson",
     "compare",
-    "quantile_ci",
 ]
 
 MEASURED_COLUMNS = ("t_s", "lag_s", "status", "response_time_s")
 REPLICA_COLUMNS = ("t_s", "ready", "starting", "draining", "queued", "busy", "desired")
 OVERLOAD_STATUSES = (429, 503)
-_Z975 = 1.959963984540054
-
-
-# --------------------------------------------------------------------------- statistics
-
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny, eps = 1e-300, 1e-15
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 100_000):
-        m2 = 2 * m
-        for aa in (
-            m * (b - m) * x / ((qam + m2) * (a + m2)),
-            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
-        ):
-            d = 1.0 + aa * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + aa / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < eps:
-            break
-    return h
-
-
-def betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta I_x(a, b), the CDF of Beta(a, b) at x (a, b > 0)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
-
-
-def _beta_ppf(q: float, a: float, b: float) -> float:
-    """The q-quantile of Beta(a, b), by bisection on `betainc` (to ~1e-15)."""
-    lo, hi = 0.0, 1.0
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if betainc(a, b, mid) < q:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
-def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper–Pearson) interval for a binomial proportion k/n.
-
-    lower = Beta(α/2; k, n−k+1), upper = Beta(1−α/2; k+1, n−k), with 0 and 1 at the edges
-    (Clopper & Pearson 1934). n = 0 gives (0, 1).
-    """
-    if not 0 <= k <= n:
-        raise ValueError(f"k must be in 0..n ({n}): {k}")
-    if n == 0:
-        return 0.0, 1.0
-    alpha = 1.0 - confidence
-    lo = 0.0 if k == 0 else _beta_ppf(alpha / 2.0, k, n - k + 1)
-    hi = 1.0 if k == n else _beta_ppf(1.0 - alpha / 2.0, k + 1, n - k)
-    return lo, hi
-
-
-def quantile_ci(values: np.ndarray, q: float) -> tuple[float, float, float]:
-    """Sample q-quantile and its distribution-free 95 % interval from order statistics.
-
-    The ranks are m·q ∓ z·√(m·q·(1−q)) (normal approximation of the binomial count below the
-    true quantile; e.g. Conover, Practical Nonparametric Statistics, §3.2), clipped to the
-    sample. Returns (quantile, lower, upper); NaNs for an empty sample.
-    """
-    x = np.sort(np.asarray(values, dtype=np.float64))
-    m = x.size
-    if m == 0:
-        return math.nan, math.nan, math.nan
-    half = _Z975 * math.sqrt(m * q * (1.0 - q))
-    j = min(max(math.floor(m * q - half), 1), m)
-    k = min(max(math.ceil(m * q + half), 1), m)
-    return float(np.quantile(x, q)), float(x[j - 1]), float(x[k - 1])
-
-
-def _prediction_interval(x: np.ndarray) -> tuple[float, float, float]:
-    """Mean and Student-t 95 % prediction interval of one new replication (>= min..max)."""
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if x.size == 1:
-        return mean, mean, mean
-    half = t_quantile_975(x.size - 1) * float(x.std(ddof=1)) * math.sqrt(1.0 + 1.0 / x.size)
-    return mean, min(mean - half, float(x.min())), max(mean + half, float(x.max()))
 
 
 # ------------------------------------------------------------------------------- values
@@ -300,7 +198,7 @@ def _check(
     paired: int | None = None,
 ) -> Check:
     x, ci_lo, ci_hi = measured
-    mean, pi_lo, pi_hi = _prediction_interval(per_rep)
+    mean, pi_lo, pi_hi = prediction_interval(per_rep)
     tol = tolerance.for_metric(name, mean)
     # Inside the band <=> the measured 95 % interval overlaps the tolerance-widened prediction.
     band = (max(floor, pi_lo - tol - (ci_hi - x)), pi_hi + tol + (x - ci_lo))

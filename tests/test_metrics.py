@@ -11,9 +11,10 @@ import pytest
 from scipy import stats
 
 from planner.distributions import Constant
-from planner.metrics import JSON_KEYS, summarise, t_quantile_975
+from planner.metrics import JSON_KEYS, summarise
 from planner.scenario import Scenario, Service, Slo
 from planner.simulate import SUMMARY_COLUMNS, TIMELINE_COLUMNS, Results, run
+from planner.stats import t_quantile_975
 from planner.traffic import Traffic
 
 

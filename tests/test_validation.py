@@ -11,14 +11,8 @@ from scipy import stats
 
 from planner.scenario import Scenario, scenario_from_dict
 from planner.simulate import Results
-from planner.validation import (
-    Measurement,
-    Tolerance,
-    betainc,
-    clopper_pearson,
-    compare,
-    quantile_ci,
-)
+from planner.stats import betainc, clopper_pearson, quantile_ci
+from planner.validation import Measurement, Tolerance, compare
 
 T2 = 4.302652730  # t(0.975, 2)
 
