@@ -8,8 +8,8 @@ run by a timeout and reads the per-request CSV (and locust's own `*_stats.csv` a
 no host it starts the scenario's deployment of a score.py on 127.0.0.1, polls its `/stats`
 every second for replicas over time, and always stops it afterwards.
 
-`plot_validation` draws a `validation.Validation`: 503s per second, latency p95 and replicas
-over time, measured against predicted.
+`planner.validation.compare` judges the measurement; `planner.validation_timeline.plot_validation`
+draws it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from planner.validation import MEASURED_COLUMNS, REPLICA_COLUMNS, Measurement
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
-    from planner.validation import Validation
 
 __all__ = [
     "EXAMPLE_SCORE",
@@ -44,7 +43,6 @@ __all__ = [
     "locust_command",
     "locustfile_path",
     "measure",
-    "plot_validation",
     "read_requests",
     "run_locust",
 ]
@@ -374,54 +372,3 @@ def _local(score: Path, scenario: Scenario, out_dir: Path, key: str | None) -> I
         yield deployment
     finally:
         deployment.stop()
-
-
-def plot_validation(validation: Validation, *, axes: Any = None, title: str | None = None) -> Any:
-    """Three panels over time: 503s per second, latency p95, replicas; measured vs predicted.
-
-    Measured values are drawn as bars or points, the prediction as the mean over the simulated
-    seeds with its min–max band. Returns the array of three Axes.
-    """
-    import matplotlib.pyplot as plt
-
-    if axes is None:
-        _, axes = plt.subplots(3, 1, sharex=True, figsize=(11, 8))
-    axes = np.asarray(axes).ravel()
-    if axes.size != 3:
-        raise ValueError(f"plot_validation needs 3 axes, got {axes.size}")
-    ps = validation.per_second
-    t = ps["t_s"].to_numpy(dtype=float)
-    ax = axes[0]
-    ax.bar(t, ps["measured_503"], width=1.0, align="edge", color="#c44e52", alpha=0.7,
-           label="measured 503/429 per second")  # fmt: skip
-    ax.step(t, ps["predicted_503"], where="post", color="#222", label="predicted mean")
-    ax.fill_between(t, ps["predicted_503_min"], ps["predicted_503_max"], step="post",
-                    color="#888", alpha=0.3, lw=0, label=f"predicted min–max of {validation.reps} seeds")  # fmt: skip # noqa: E501
-    ax.set_ylabel("503s per second")
-    ax.legend(fontsize=8, loc="upper left")
-    ax = axes[1]
-    ax.plot(t + 0.5, ps["measured_p95_s"], "o", ms=3, color="#4c72b0", label="measured p95")
-    ax.plot(t + 0.5, ps["predicted_p95_s"], color="#222", label="predicted p95 (mean of seeds)")
-    ax.set_ylabel("latency p95 per second (s)")
-    ax.legend(fontsize=8, loc="upper left")
-    ax = axes[2]
-    reps = validation.replicas
-    if reps is None:
-        ax.text(0.5, 0.5, "replicas not observable on this endpoint", ha="center",
-                va="center", transform=ax.transAxes, color="#666")  # fmt: skip
-    else:
-        measured = reps["measured_ready"] + reps["measured_starting"]
-        ax.step(t, measured, where="post", color="#4c72b0", lw=2,
-                label="measured ready + starting")  # fmt: skip
-        ax.step(t, reps["measured_ready"], where="post", color="#4c72b0", ls=":",
-                label="measured ready")  # fmt: skip
-        predicted = reps["predicted_ready"] + reps["predicted_starting"]
-        ax.step(t, predicted, where="post", color="#222", label="predicted ready + starting")
-        ax.fill_between(t, reps["predicted_total_min"], reps["predicted_total_max"],
-                        step="post", color="#888", alpha=0.3, lw=0)  # fmt: skip
-        ax.legend(fontsize=8, loc="upper left")
-    ax.set_ylabel("replicas")
-    ax.set_xlabel("time since test start (s)")
-    if title:
-        axes[0].figure.suptitle(title)
-    return axes

@@ -19,6 +19,8 @@ questions for `planner loadtest`:
   the same as: the measured 95 % interval overlaps the tolerance-widened prediction interval.
   Latency p99 is compared in the table but not judged (one run's p99 is too noisy).
 
+The per-second frames to plot come from `planner.validation_timeline`.
+
 Pure numpy/pandas: the intervals come from `planner.stats` (no scipy).
 """
 
@@ -32,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from planner.stats import clopper_pearson, prediction_interval, quantile_ci
+from planner.validation_timeline import per_second_frame, replicas_frame
 
 if TYPE_CHECKING:
     from planner.scenario import Slo
@@ -49,7 +52,6 @@ __all__ = [
 
 MEASURED_COLUMNS = ("t_s", "lag_s", "status", "response_time_s")
 REPLICA_COLUMNS = ("t_s", "ready", "starting", "draining", "queued", "busy", "desired")
-OVERLOAD_STATUSES = (429, 503)
 
 
 # ------------------------------------------------------------------------------- values
@@ -279,7 +281,7 @@ def compare(
             paired=paired,
         ),
     }
-    replicas = _replicas_frame(measured, predicted)
+    replicas = replicas_frame(measured, predicted)
     if replicas is not None:
         in_window = replicas[(replicas["t_s"] >= scenario.warmup_s)]
         total = (in_window["measured_ready"] + in_window["measured_starting"]).to_numpy()
@@ -347,7 +349,7 @@ def compare(
         reasons=tuple(reasons),
         notes=tuple(notes),
         tolerance=tolerance,
-        per_second=_per_second(measured, predicted),
+        per_second=per_second_frame(measured, predicted),
         replicas=replicas,
     )
 
@@ -390,62 +392,3 @@ def _pct(x: float) -> str:
     if not math.isfinite(x):
         return "n/a"
     return f"{100 * x:.2f} %" if x >= 0.0001 or x == 0 else f"{100 * x:.2g} %"
-
-
-def _per_second(measured: Measurement, predicted: Results) -> pd.DataFrame:
-    """One row per second of the scenario: measured and predicted arrivals, 503s, latency p95."""
-    n_sec = max(1, math.ceil(predicted.scenario.duration_s))
-    req = measured.requests
-    sec = np.floor(req["t_s"].to_numpy(dtype=np.float64)).astype(np.int64)
-    status = req["status"].to_numpy(dtype=np.int64)
-    keep = (sec >= 0) & (sec < n_sec)
-    over = np.isin(status, OVERLOAD_STATUSES)
-    out = pd.DataFrame({"t_s": np.arange(n_sec, dtype=np.float64)})
-    out["measured_arrivals"] = np.bincount(sec[keep], minlength=n_sec)
-    out["measured_503"] = np.bincount(sec[keep & over], minlength=n_sec)
-    served = keep & ~over & (status != 0)
-    lat = pd.Series(req["response_time_s"].to_numpy()[served]).groupby(sec[served]).quantile(0.95)
-    out["measured_p95_s"] = lat.reindex(range(n_sec)).to_numpy()
-    tl = predicted.timeline
-    grouped = tl.groupby("t_s")
-    for column, name in (("arrivals", "predicted_arrivals"), ("n_503", "predicted_503")):
-        stats = grouped[column].agg(["mean", "min", "max"]).reindex(out["t_s"])
-        out[name] = stats["mean"].to_numpy()
-        if column == "n_503":
-            out["predicted_503_min"] = stats["min"].to_numpy()
-            out["predicted_503_max"] = stats["max"].to_numpy()
-    out["rps_offered"] = grouped["rps_offered"].mean().reindex(out["t_s"]).to_numpy()
-    out["predicted_p95_s"] = math.nan
-    if predicted.requests is not None and len(predicted.requests):
-        pr = predicted.requests
-        ok = pr["status"] != 503
-        p95 = (
-            pr[ok]
-            .assign(sec=np.floor(pr.loc[ok, "t_arrival_s"]).astype(np.int64))
-            .groupby(["rep", "sec"])["latency_s"]
-            .quantile(0.95)
-            .groupby("sec")
-            .mean()
-        )
-        out["predicted_p95_s"] = p95.reindex(range(n_sec)).to_numpy()
-    return out
-
-
-def _replicas_frame(measured: Measurement, predicted: Results) -> pd.DataFrame | None:
-    """Measured replicas (last poll in each second) beside the simulated mean and min–max."""
-    if measured.replicas is None or measured.replicas.empty:
-        return None
-    n_sec = max(1, math.ceil(predicted.scenario.duration_s))
-    polls = measured.replicas.assign(sec=np.floor(measured.replicas["t_s"]).astype(np.int64))
-    last = polls[(polls["sec"] >= 0) & (polls["sec"] < n_sec)].groupby("sec").last()
-    last = last.reindex(range(n_sec)).ffill().bfill()
-    tl = predicted.timeline.assign(total=lambda d: d["ready"] + d["starting"])
-    grouped = tl.groupby("t_s")
-    out = pd.DataFrame({"t_s": np.arange(n_sec, dtype=np.float64)})
-    for col in ("ready", "starting", "queued"):
-        out[f"measured_{col}"] = last[col].to_numpy(dtype=np.float64)
-    for col in ("ready", "starting", "queue_len"):
-        out[f"predicted_{col}"] = grouped[col].mean().reindex(out["t_s"]).to_numpy()
-    out["predicted_total_min"] = grouped["total"].min().reindex(out["t_s"]).to_numpy()
-    out["predicted_total_max"] = grouped["total"].max().reindex(out["t_s"]).to_numpy()
-    return out

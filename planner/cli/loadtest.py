@@ -247,8 +247,8 @@ def _write_outputs(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from planner.loadtest import plot_validation
     from planner.report import save_figure, write_html
+    from planner.validation_timeline import plot_validation
 
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "validation.json", out / "per_second.csv"]
