@@ -29,8 +29,8 @@ How it stays at a few dozen simulations:
 - MINIMALITY: the chosen minimum comes with its neighbour min − 1 (same target and max),
   evaluated and failing, and the words why; at the autoscaler's lowest allowed minimum
   there is no neighbour and the result says so.
-Each candidate starts at the replica count its autoscaler settles at for the opening rate
-(clamped to min..max), so the warm-up absorbs noise, not a cold start of the whole deployment.
+How one candidate is simulated and judged (its starting replicas, the cache, the failure
+reason in words): `planner.search_eval`.
 """
 
 from __future__ import annotations
@@ -40,22 +40,27 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from planner import metrics, simulate
-from planner.errors import InfeasibleError, PlannerError, ScenarioError
+from planner.errors import PlannerError, ScenarioError
 from planner.formulas import replicas_needed, smallest_replicas
 from planner.recommend import NOISE_SIGMAS, Recommendation, closed_form_recommendation
-from planner.scenario import with_overrides
+from planner.search_eval import (
+    CANDIDATE_COLUMNS,
+    Candidate,
+    Evaluator,
+    chosen_reasons,
+    infeasible_error,
+    minimality_text,
+)
 
 if TYPE_CHECKING:
     from planner.metrics import Summary
     from planner.scenario import Scenario
-    from planner.simulate import Results
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -68,47 +73,6 @@ __all__ = [
 DEFAULT_TARGETS = (0.5, 0.6, 0.7, 0.8)
 DEFAULT_MAX_SIMULATIONS = 60
 PARALLEL_REQUESTS = 50_000  # per evaluation (all seeds): above this, seeds run on every core
-CANDIDATE_COLUMNS = (
-    "min_replicas", "max_replicas", "target_utilization", "rate_503", "rate_503_upper",
-    "latency_p99_upper_s", "peak_replicas", "replica_hours", "cost", "meets_slo", "reason",
-)  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Candidate:
-    """One evaluated setting: its summary over all seeds and the SLO verdict in words."""
-
-    min_replicas: int
-    max_replicas: int
-    target_utilization: float
-    summary: Summary
-    replica_hours: float
-    cost: float | None
-    meets_slo: bool
-    reason: str  # why it fails (or "meets the SLO")
-    results: Results = field(repr=False, compare=False)
-
-    @property
-    def key(self) -> tuple[int, int, float]:
-        """(min_replicas, max_replicas, target_utilization)."""
-        return (self.min_replicas, self.max_replicas, self.target_utilization)
-
-    def row(self) -> dict[str, Any]:
-        """One row of the candidates table (CANDIDATE_COLUMNS)."""
-        s = self.summary
-        return {
-            "min_replicas": self.min_replicas,
-            "max_replicas": self.max_replicas,
-            "target_utilization": self.target_utilization,
-            "rate_503": s.values["rate_503"],
-            "rate_503_upper": s.ci95["rate_503"][1],
-            "latency_p99_upper_s": s.ci95["latency_p99_s"][1],
-            "peak_replicas": s.values["peak_replicas"],
-            "replica_hours": self.replica_hours,
-            "cost": self.cost,
-            "meets_slo": self.meets_slo,
-            "reason": self.reason,
-        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,102 +114,6 @@ class SearchResult:
         return self.chosen.summary
 
 
-# ------------------------------------------------------------------------------ evaluation
-
-
-def _rep_task(args: tuple[Scenario, int]) -> simulate.RepResult:
-    """Top-level (picklable) task for the process pool."""
-    scenario, seed = args
-    return simulate.run_rep(scenario, seed)
-
-
-def _failure_reason(summary: Summary, results: Results, max_replicas: int) -> str:
-    """Summary's verdict plus when the 503s came and what the replicas were doing."""
-    from planner.insights import explain_503s
-
-    words = "; ".join(summary.reasons) or "SLO not met"
-    scenario = results.scenario
-    ex = explain_503s(results.timeline, warmup_s=scenario.warmup_s, max_replicas=max_replicas)
-    if ex.n_503_per_rep <= 0:
-        return words
-    when = f" (503s at t = {ex.first_503_s:.0f}–{ex.last_503_s:.0f} s"
-    if ex.share_while_starting >= 0.5:
-        cause = (
-            f"{ex.share_while_starting:.0%} while replicas were still starting: "
-            "the load rose faster than the cold start)"
-        )
-    elif ex.share_at_max is not None and ex.share_at_max >= 0.5:
-        cause = f"{ex.share_at_max:.0%} at max_replicas {max_replicas}: the ceiling is too low)"
-    else:
-        cause = "mostly with no replica starting: the autoscaler had not asked for more)"
-    return words + when + ", " + cause
-
-
-class _Evaluator:
-    """Runs candidates over the seeds with a cache, counting simulations."""
-
-    def __init__(
-        self,
-        scenario: Scenario,
-        *,
-        base_rps: float,
-        price: float | None,
-        pool: Executor | None,
-        budget: int,
-    ) -> None:
-        self.scenario = scenario
-        self.base_rps = base_rps
-        self.price = price
-        self.pool = pool
-        self.budget = budget
-        self.seeds = tuple(int(s) for s in scenario.seeds)
-        self.cache: dict[tuple[int, int, float], Candidate] = {}
-        self.order: list[Candidate] = []
-
-    @property
-    def exhausted(self) -> bool:
-        return len(self.order) >= self.budget
-
-    def __call__(self, min_replicas: int, max_replicas: int, target: float) -> Candidate:
-        key = (min_replicas, max_replicas, target)
-        if key in self.cache:
-            return self.cache[key]
-        svc = self.scenario.service
-        settled = replicas_needed(
-            max(self.base_rps, 1e-9), svc.request_time_s.mean_s, target, svc.max_concurrent
-        )
-        overrides = {
-            "deployment.min_replicas": min_replicas,
-            "deployment.max_replicas": max_replicas,
-            "deployment.target_utilization": target,
-            "deployment.replicas": min(max(settled, min_replicas, 1), max_replicas),
-        }
-        scenario = with_overrides(self.scenario, overrides, warn=False)
-        if self.pool is None:
-            results = simulate.run(scenario, self.seeds, processes=1)
-        else:
-            reps = list(self.pool.map(_rep_task, [(scenario, s) for s in self.seeds]))
-            results = simulate.results_from_reps(scenario, reps)
-        summary = metrics.summarise(results)
-        meets = summary.meets_slo is True
-        hours = summary.values["replica_seconds"] / 3600.0
-        reason = "meets the SLO" if meets else _failure_reason(summary, results, max_replicas)
-        cand = Candidate(
-            min_replicas=min_replicas,
-            max_replicas=max_replicas,
-            target_utilization=target,
-            summary=summary,
-            replica_hours=hours,
-            cost=None if self.price is None else hours * self.price,
-            meets_slo=meets,
-            reason=reason,
-            results=results,
-        )
-        self.cache[key] = cand
-        self.order.append(cand)
-        return cand
-
-
 # ------------------------------------------------------------------------------ the search
 
 
@@ -274,7 +142,7 @@ def _closed_min(rps: float, scenario: Scenario) -> int | None:
 
 
 def _search_target(
-    ev: _Evaluator, target: float, *, start: int, lower: int, floor: int, top: int, max_cap: int
+    ev: Evaluator, target: float, *, start: int, lower: int, floor: int, top: int, max_cap: int
 ) -> Candidate | None:
     """Smallest passing min_replicas at `target` (gallop down from `start`, then bisect).
 
@@ -417,7 +285,7 @@ def search_settings(
 
     workers = _pool_size(scenario, processes)
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
-    ev = _Evaluator(
+    ev = Evaluator(
         scenario, base_rps=base_rps, price=cost_per_replica_hour, pool=pool, budget=max_simulations
     )
     best_per_target: dict[float, Candidate] = {}
@@ -434,7 +302,7 @@ def search_settings(
                 start = min(start, found.min_replicas)
         passing = [c for c in ev.order if c.meets_slo]
         if not passing:
-            raise _infeasible(ev.order, top, max_replicas_cap, ev.exhausted)
+            raise infeasible_error(ev.order, top, max_replicas_cap, ev.exhausted)
         chosen = min(passing, key=_cost_key)
         # Minimality: min − 1 at the same max and target must fail; step down while it passes.
         neighbour: Candidate | None = None
@@ -458,7 +326,7 @@ def search_settings(
         scenario=scenario,
         chosen=chosen,
         failing_neighbour=neighbour if neighbour is not None and not neighbour.meets_slo else None,
-        minimality=_minimality(chosen, neighbour, floor, slo.max_rate_503),
+        minimality=minimality_text(chosen, neighbour, floor, slo.max_rate_503),
         cheapest_failing=cheapest_failing,
         candidates=candidates,
         simulations=len(ev.order),
@@ -472,7 +340,7 @@ def search_settings(
             + ("" if max_replicas_cap is None else f", capped at {max_replicas_cap}")
             + ", at least min_replicas"
         ),
-        reasons=_reasons(chosen, neighbour, peak_rps, base_rps, len(ev.seeds)),
+        reasons=chosen_reasons(chosen, neighbour, peak_rps, base_rps, len(ev.seeds)),
         monotone_violations=tuple(_monotone_violations(ev.order)),
         budget_exhausted=ev.exhausted,
         elapsed_s=time.perf_counter() - started,
@@ -483,75 +351,3 @@ def search_settings(
 def _cost_key(c: Candidate) -> tuple[float, int, float]:
     """Cheapest first; ties go to the smaller minimum, then the higher target."""
     return (c.replica_hours, c.min_replicas, -c.target_utilization)
-
-
-def _infeasible(
-    evaluated: Sequence[Candidate], top: int, cap: int | None, exhausted: bool
-) -> InfeasibleError:
-    if not evaluated:
-        return InfeasibleError("no candidate setting could be evaluated")
-    best = min(evaluated, key=lambda c: (c.summary.ci95["rate_503"][1], c.replica_hours))
-    bound = f"max_replicas_cap {cap}" if cap is not None else f"the search limit min_replicas {top}"
-    if exhausted:
-        bound += " (the max_simulations budget ran out first)"
-    return InfeasibleError(
-        f"no setting up to {bound} meets the SLO: the best, min_replicas {best.min_replicas}, "
-        f"max_replicas {best.max_replicas}, target {best.target_utilization:g}, achieves "
-        f"rate_503 {best.summary.values['rate_503']:.4g} (upper 95 % bound "
-        f"{best.summary.ci95['rate_503'][1]:.4g}): {best.reason}"
-    )
-
-
-def _minimality(chosen: Candidate, neighbour: Candidate | None, floor: int, slo: float) -> str:
-    m = chosen.min_replicas
-    if neighbour is not None and not neighbour.meets_slo:
-        return (
-            f"min_replicas {m} is minimal: {m - 1} (same max {chosen.max_replicas}, target "
-            f"{chosen.target_utilization:g}) fails: {neighbour.reason}"
-        )
-    if m <= floor:
-        return f"min_replicas {m} is the lowest the autoscaler allows: nothing smaller to test"
-    return (
-        f"min_replicas {m} is NOT shown minimal: {m - 1} was not evaluated as failing "
-        "(the max_simulations budget ran out)"
-    )
-
-
-def _reasons(
-    chosen: Candidate, neighbour: Candidate | None, peak: float, base: float, seeds: int
-) -> dict[str, str]:
-    s = chosen.summary
-    lo, hi = s.ci95["rate_503"]
-    verdict = (
-        f"over {seeds} seeds the 503 rate is {s.values['rate_503']:.4g} "
-        f"(95 % CI {lo:.4g}–{hi:.4g}) and p99 latency ≤ {s.ci95['latency_p99_s'][1]:.3g} s"
-    )
-    failing = (
-        f"; {chosen.min_replicas - 1} fails"
-        if neighbour is not None and not neighbour.meets_slo
-        else ""
-    )
-    return {
-        "min_replicas": (
-            f"smallest warm pool meeting the SLO through the {base:g} → {peak:g} rps spike: "
-            f"{verdict}{failing}"
-        ),
-        "max_replicas": _max_reason(chosen, peak),
-        "target_utilization": (
-            f"the cheapest passing target tried: {chosen.replica_hours:.3g} replica-hours "
-            "over the scenario"
-        ),
-    }
-
-
-def _max_reason(chosen: Candidate, peak: float) -> str:
-    """The rule, and whether the autoscaler reached the cap (in how many seeds)."""
-    peaks = chosen.results.summary["peak_replicas"].to_numpy()
-    hit = int((peaks >= chosen.max_replicas).sum())
-    text = f"formula at {peak:g} rps plus Poisson headroom (the rule)"
-    if hit == 0:
-        return f"{text}; never reached: at most {int(peaks.max())} replicas ran"
-    return (
-        f"{text}; reached in {hit} of {peaks.size} seeds (queued requests count as load, so "
-        "the autoscaler overshoots in a spike): the SLO was met with this cap in place"
-    )

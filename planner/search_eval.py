@@ -1,0 +1,256 @@
+"""One candidate setting of a settings search, simulated over every seed and judged.
+
+`Evaluator(scenario, ...)(min_replicas, max_replicas, target)` overrides the scenario's
+deployment with the candidate's settings, simulates it on the scenario's seeds (common random
+numbers: every candidate runs on the same seeds; in a process pool when given one), summarises
+it with `metrics.summarise` and returns a `Candidate`: the summary, the replica-hours (and
+cost), the SLO verdict and, for a failure, the reason in words: the summary's reasons plus
+when the 503s came and what the replicas were doing then (`insights.explain_503s`).
+Evaluations are cached by setting and counted against the search's budget.
+
+The search's result in words is written here too: why the chosen settings
+(`chosen_reasons`), whether its minimum is shown minimal (`minimality_text`) and, when nothing
+passes, the `InfeasibleError` naming the bound and the best candidate (`infeasible_error`).
+
+Each candidate starts at the replica count its autoscaler settles at for the opening rate
+(clamped to min..max), so the warm-up absorbs noise, not a cold start of the whole deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from planner import metrics, simulate
+from planner.errors import InfeasibleError
+from planner.formulas import replicas_needed
+from planner.scenario import with_overrides
+
+if TYPE_CHECKING:
+    from planner.metrics import Summary
+    from planner.scenario import Scenario
+    from planner.simulate import Results
+
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "Candidate",
+    "Evaluator",
+    "chosen_reasons",
+    "infeasible_error",
+    "minimality_text",
+]
+
+CANDIDATE_COLUMNS = (
+    "min_replicas", "max_replicas", "target_utilization", "rate_503", "rate_503_upper",
+    "latency_p99_upper_s", "peak_replicas", "replica_hours", "cost", "meets_slo", "reason",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    """One evaluated setting: its summary over all seeds and the SLO verdict in words."""
+
+    min_replicas: int
+    max_replicas: int
+    target_utilization: float
+    summary: Summary
+    replica_hours: float
+    cost: float | None
+    meets_slo: bool
+    reason: str  # why it fails (or "meets the SLO")
+    results: Results = field(repr=False, compare=False)
+
+    @property
+    def key(self) -> tuple[int, int, float]:
+        """(min_replicas, max_replicas, target_utilization)."""
+        return (self.min_replicas, self.max_replicas, self.target_utilization)
+
+    def row(self) -> dict[str, Any]:
+        """One row of the candidates table (CANDIDATE_COLUMNS)."""
+        s = self.summary
+        return {
+            "min_replicas": self.min_replicas,
+            "max_replicas": self.max_replicas,
+            "target_utilization": self.target_utilization,
+            "rate_503": s.values["rate_503"],
+            "rate_503_upper": s.ci95["rate_503"][1],
+            "latency_p99_upper_s": s.ci95["latency_p99_s"][1],
+            "peak_replicas": s.values["peak_replicas"],
+            "replica_hours": self.replica_hours,
+            "cost": self.cost,
+            "meets_slo": self.meets_slo,
+            "reason": self.reason,
+        }
+
+
+def _rep_task(args: tuple[Scenario, int]) -> simulate.RepResult:
+    """Top-level (picklable) task for the process pool."""
+    scenario, seed = args
+    return simulate.run_rep(scenario, seed)
+
+
+def _failure_reason(summary: Summary, results: Results, max_replicas: int) -> str:
+    """Summary's verdict plus when the 503s came and what the replicas were doing."""
+    from planner.insights import explain_503s
+
+    words = "; ".join(summary.reasons) or "SLO not met"
+    scenario = results.scenario
+    ex = explain_503s(results.timeline, warmup_s=scenario.warmup_s, max_replicas=max_replicas)
+    if ex.n_503_per_rep <= 0:
+        return words
+    when = f" (503s at t = {ex.first_503_s:.0f}–{ex.last_503_s:.0f} s"
+    if ex.share_while_starting >= 0.5:
+        cause = (
+            f"{ex.share_while_starting:.0%} while replicas were still starting: "
+            "the load rose faster than the cold start)"
+        )
+    elif ex.share_at_max is not None and ex.share_at_max >= 0.5:
+        cause = f"{ex.share_at_max:.0%} at max_replicas {max_replicas}: the ceiling is too low)"
+    else:
+        cause = "mostly with no replica starting: the autoscaler had not asked for more)"
+    return words + when + ", " + cause
+
+
+class Evaluator:
+    """Runs candidates over the seeds with a cache, counting simulations."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        base_rps: float,
+        price: float | None,
+        pool: Executor | None,
+        budget: int,
+    ) -> None:
+        self.scenario = scenario
+        self.base_rps = base_rps
+        self.price = price
+        self.pool = pool
+        self.budget = budget
+        self.seeds = tuple(int(s) for s in scenario.seeds)
+        self.cache: dict[tuple[int, int, float], Candidate] = {}
+        self.order: list[Candidate] = []
+
+    @property
+    def exhausted(self) -> bool:
+        return len(self.order) >= self.budget
+
+    def __call__(self, min_replicas: int, max_replicas: int, target: float) -> Candidate:
+        key = (min_replicas, max_replicas, target)
+        if key in self.cache:
+            return self.cache[key]
+        svc = self.scenario.service
+        settled = replicas_needed(
+            max(self.base_rps, 1e-9), svc.request_time_s.mean_s, target, svc.max_concurrent
+        )
+        overrides = {
+            "deployment.min_replicas": min_replicas,
+            "deployment.max_replicas": max_replicas,
+            "deployment.target_utilization": target,
+            "deployment.replicas": min(max(settled, min_replicas, 1), max_replicas),
+        }
+        scenario = with_overrides(self.scenario, overrides, warn=False)
+        if self.pool is None:
+            results = simulate.run(scenario, self.seeds, processes=1)
+        else:
+            reps = list(self.pool.map(_rep_task, [(scenario, s) for s in self.seeds]))
+            results = simulate.results_from_reps(scenario, reps)
+        summary = metrics.summarise(results)
+        meets = summary.meets_slo is True
+        hours = summary.values["replica_seconds"] / 3600.0
+        reason = "meets the SLO" if meets else _failure_reason(summary, results, max_replicas)
+        cand = Candidate(
+            min_replicas=min_replicas,
+            max_replicas=max_replicas,
+            target_utilization=target,
+            summary=summary,
+            replica_hours=hours,
+            cost=None if self.price is None else hours * self.price,
+            meets_slo=meets,
+            reason=reason,
+            results=results,
+        )
+        self.cache[key] = cand
+        self.order.append(cand)
+        return cand
+
+
+# ------------------------------------------------------------------------------ in words
+
+
+def infeasible_error(
+    evaluated: Sequence[Candidate], top: int, cap: int | None, exhausted: bool
+) -> InfeasibleError:
+    """The error when nothing passed: the bound searched up to and the best candidate."""
+    if not evaluated:
+        return InfeasibleError("no candidate setting could be evaluated")
+    best = min(evaluated, key=lambda c: (c.summary.ci95["rate_503"][1], c.replica_hours))
+    bound = f"max_replicas_cap {cap}" if cap is not None else f"the search limit min_replicas {top}"
+    if exhausted:
+        bound += " (the max_simulations budget ran out first)"
+    return InfeasibleError(
+        f"no setting up to {bound} meets the SLO: the best, min_replicas {best.min_replicas}, "
+        f"max_replicas {best.max_replicas}, target {best.target_utilization:g}, achieves "
+        f"rate_503 {best.summary.values['rate_503']:.4g} (upper 95 % bound "
+        f"{best.summary.ci95['rate_503'][1]:.4g}): {best.reason}"
+    )
+
+
+def minimality_text(chosen: Candidate, neighbour: Candidate | None, floor: int, slo: float) -> str:
+    """Whether the chosen minimum is shown minimal: its failing neighbour, the floor, or not."""
+    m = chosen.min_replicas
+    if neighbour is not None and not neighbour.meets_slo:
+        return (
+            f"min_replicas {m} is minimal: {m - 1} (same max {chosen.max_replicas}, target "
+            f"{chosen.target_utilization:g}) fails: {neighbour.reason}"
+        )
+    if m <= floor:
+        return f"min_replicas {m} is the lowest the autoscaler allows: nothing smaller to test"
+    return (
+        f"min_replicas {m} is NOT shown minimal: {m - 1} was not evaluated as failing "
+        "(the max_simulations budget ran out)"
+    )
+
+
+def chosen_reasons(
+    chosen: Candidate, neighbour: Candidate | None, peak: float, base: float, seeds: int
+) -> dict[str, str]:
+    """One line per chosen setting (min_replicas, max_replicas, target_utilization): why."""
+    s = chosen.summary
+    lo, hi = s.ci95["rate_503"]
+    verdict = (
+        f"over {seeds} seeds the 503 rate is {s.values['rate_503']:.4g} "
+        f"(95 % CI {lo:.4g}–{hi:.4g}) and p99 latency ≤ {s.ci95['latency_p99_s'][1]:.3g} s"
+    )
+    failing = (
+        f"; {chosen.min_replicas - 1} fails"
+        if neighbour is not None and not neighbour.meets_slo
+        else ""
+    )
+    return {
+        "min_replicas": (
+            f"smallest warm pool meeting the SLO through the {base:g} → {peak:g} rps spike: "
+            f"{verdict}{failing}"
+        ),
+        "max_replicas": _max_reason(chosen, peak),
+        "target_utilization": (
+            f"the cheapest passing target tried: {chosen.replica_hours:.3g} replica-hours "
+            "over the scenario"
+        ),
+    }
+
+
+def _max_reason(chosen: Candidate, peak: float) -> str:
+    """The rule, and whether the autoscaler reached the cap (in how many seeds)."""
+    peaks = chosen.results.summary["peak_replicas"].to_numpy()
+    hit = int((peaks >= chosen.max_replicas).sum())
+    text = f"formula at {peak:g} rps plus Poisson headroom (the rule)"
+    if hit == 0:
+        return f"{text}; never reached: at most {int(peaks.max())} replicas ran"
+    return (
+        f"{text}; reached in {hit} of {peaks.size} seeds (queued requests count as load, so "
+        "the autoscaler overshoots in a spike): the SLO was met with this cap in place"
+    )
