@@ -24,4 +24,4 @@ class DeploymentError(PlannerError):
 
 
 class PlannerWarning(UserWarning):
-    """A result that is computed but doubtful (utilization >= 1, warm-up too short, few requests)."""
+    """A result that is computed but doubtful (utilization >= 1, short warm-up, few requests)."""
