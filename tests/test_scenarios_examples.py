@@ -22,11 +22,12 @@ def test_the_examples_are_all_there() -> None:
 
 @pytest.mark.parametrize("file", FILES, ids=[f.stem for f in FILES])
 def test_example_loads_small_and_round_trips(file: Path) -> None:
-    """Each example loads (no warning), stays within ~200k requests and 1 h, and round-trips."""
+    """Each example loads (no warning), stays within 1k-200k requests and 1 h, and round-trips."""
     s = load_scenario(file)
     assert 0 < s.warmup_s < s.duration_s <= 3600
     expected_requests = s.traffic.cumulative(s.duration_s)
-    assert 5_000 <= expected_requests <= 200_000
+    # Load-test examples (spike_local: ~1,400 requests, two minutes of real time) are short.
+    assert 1_000 <= expected_requests <= 200_000
     assert s.name and s.seeds
     assert scenario_from_dict(scenario_to_dict(s)) == s
 
