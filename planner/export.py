@@ -2,7 +2,8 @@
 
 Pure translations: `ExportSettings` in, text or dicts out; no I/O. Each target has its own
 units and rules (integer percent, whole seconds, milliseconds), so every translation states
-what it cannot express in `LIMITS`, and the rendered text carries those limits as comments.
+what it cannot express in `LIMITS`, and the rendered text carries those limits as comments
+(`planner.export_limits`; the unit conversions and name checks: `planner.export_units`).
 Field names and defaults: ../shared/reference/autoscalers.md §1.1 (v1 `deploy_configuration`,
 `deploymentconfig.json`), §1.3 (v2 Kubernetes online deployment YAML), §2 (HPA autoscaling/v2).
 """
@@ -10,76 +11,59 @@ Field names and defaults: ../shared/reference/autoscalers.md §1.1 (v1 `deploy_c
 from __future__ import annotations
 
 import json
-import math
-import re
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import yaml
 
 from planner.errors import ScenarioError
+from planner.export_limits import FORMATS, LIMITS, notes
+from planner.export_units import (
+    ASSET_RE,
+    METRIC_RE,
+    as_decimal,
+    check_int,
+    check_name,
+    check_number,
+    clamp,
+    half_up,
+    is_int,
+    percent,
+    quantity,
+    slug,
+    whole_ms,
+    whole_seconds,
+)
 
-FORMATS = ("azureml-v1", "azureml-v1-json", "azureml-v2", "hpa")
+__all__ = [
+    "DEFAULT_CONCURRENCY_METRIC",
+    "DEFAULT_INSTANCE_TYPE",
+    "FORMATS",
+    "HPA_MAX_STABILIZATION_S",
+    "HPA_METRICS",
+    "LIMITS",
+    "V2_SCHEMA_URL",
+    "ExportSettings",
+    "azureml_v1_deploymentconfig_json",
+    "azureml_v1_kwargs",
+    "azureml_v1_python",
+    "azureml_v2_kubernetes_dict",
+    "azureml_v2_kubernetes_yaml",
+    "from_recommendation",
+    "from_scenario",
+    "hpa_dict",
+    "hpa_yaml",
+    "notes",
+    "render",
+]
+
 HPA_METRICS = ("cpu", "concurrency")
 V2_SCHEMA_URL = "https://azuremlschemas.azureedge.net/latest/kubernetesOnlineDeployment.schema.json"
 HPA_MAX_STABILIZATION_S = 3600  # Kubernetes API validation: behavior.*.stabilizationWindowSeconds
 DEFAULT_INSTANCE_TYPE = "defaultinstancetype"  # created by the Azure ML Kubernetes extension
 DEFAULT_CONCURRENCY_METRIC = "requests_in_flight"
-
-_AZUREML_V1_LIMITS = (
-    "autoscale_target_utilization is an integer percent: the target is rounded half up "
-    "(0.675 -> 68).",
-    "autoscale_refresh_seconds is a whole number of seconds (at least 1): refresh_s is rounded.",
-    "max_request_wait_time and scoring_timeout_ms are whole milliseconds; the SDK requires "
-    "max_request_wait_time > 0, so a wait of 0 s (reject when no replica is free) becomes 1 ms.",
-    "azureml-fe's scale-down delay is not configurable (about 1 min; newer docs: about 20 x the "
-    "refresh interval); the simulated scale_down_delay_s is informational.",
-    "With autoscale enabled the SDK refuses num_replicas, so the initial replica count cannot be "
-    "set; the simulated initial count is informational.",
-    "Microsoft asks not to change replica_max_concurrent_requests from 1 unless support says so.",
-    "cpu_cores and memory_gb are pod requests; no cpu_cores_limit or memory_gb_limit is set.",
-)
-
-LIMITS: dict[str, tuple[str, ...]] = {
-    "azureml-v1": _AZUREML_V1_LIMITS,
-    "azureml-v1-json": _AZUREML_V1_LIMITS,
-    "azureml-v2": (
-        "target_utilization_percentage is an integer percent: the target is rounded half up "
-        "(0.675 -> 68).",
-        "polling_interval is whole seconds (at least 1); request_timeout_ms and max_queue_wait_ms "
-        "are whole milliseconds.",
-        "The YAML reference calls target_utilization_percentage 'target CPU usage'; the azureml-fe "
-        "routing doc defines utilization as (busy + queued) / replicas, which planner simulates.",
-        "azureml-fe's scale-down delay is not configurable (about 20 x polling_interval); the "
-        "simulated scale_down_delay_s is informational.",
-        "instance_count applies only to scale_settings type 'default': the initial replica count "
-        "cannot be set with target_utilization.",
-        "CPU and memory come from the instance type (a cluster resource): the requested cores and "
-        "memory are stated in a comment; set them on the instance type.",
-        "model, code_configuration and environment are placeholders (<...>): replace them.",
-        "Managed online endpoints ignore these scale settings (type 'default' only, Azure Monitor "
-        "autoscale); this file is for Kubernetes online endpoints routed by azureml-fe.",
-    ),
-    "hpa": (
-        "HPA cannot see requests queued in a router: its CPU metric sees only busy replicas, so it "
-        "scales later than azureml-fe, which counts busy + queued.",
-        "CPU averageUtilization is a percent of the pod CPU request, not of in-flight requests: it "
-        "tracks load only if a busy request keeps its CPU request busy (not I/O- or GPU-bound).",
-        "The concurrency metric needs a custom-metrics adapter (e.g. Prometheus Adapter) serving "
-        "a per-pod metric of in-flight requests; planner does not install it.",
-        "HPA decides every 15 s (cluster-wide --horizontal-pod-autoscaler-sync-period), not every "
-        "refresh_s, and its metrics lag a further ~15-60 s.",
-        "scaleDown.stabilizationWindowSeconds mirrors scale_down_delay_s (whole seconds, at most "
-        "3600); scale-up keeps the default policies (at most +4 pods or +100 % per 15 s).",
-        "HPA has no queue, wait limit or timeout: max_request_wait_s, scoring_timeout_s and "
-        "max_concurrent belong to the server or ingress, not to the HPA.",
-        "The initial replica count is the Deployment's spec.replicas, not part of the HPA.",
-        "Do not put an HPA on an Azure ML deployment: azureml-fe is already its autoscaler.",
-    ),
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,40 +91,40 @@ class ExportSettings:
     instance_type: str | None = None
 
     def __post_init__(self) -> None:
-        _check_name("name", self.name)
+        check_name("name", self.name)
         for key in ("min_replicas", "max_replicas", "max_concurrent"):
-            _check_int(key, getattr(self, key), low=1)
+            check_int(key, getattr(self, key), low=1)
         if self.max_replicas < self.min_replicas:
             raise ScenarioError(
                 f"max_replicas must be >= min_replicas ({self.min_replicas}): {self.max_replicas}"
             )
-        target = _check_number("target_utilization", self.target_utilization)
+        target = check_number("target_utilization", self.target_utilization)
         if not 0 < target <= 1:
             raise ScenarioError(f"target_utilization must be in (0, 1]: {target!r}")
-        if _percent(target) < 1:
+        if percent(target) < 1:
             raise ScenarioError(
                 f"target_utilization must be >= 0.005 (1 % once rounded): {target!r}"
             )
         positive = ("refresh_s", "scoring_timeout_s", "cpu_cores", "memory_gb")
         for key in (*positive, "max_request_wait_s", "scale_down_delay_s"):
             value = getattr(self, key)
-            if _check_number(key, value) < 0 or (value == 0 and key in positive):
+            if check_number(key, value) < 0 or (value == 0 and key in positive):
                 raise ScenarioError(
                     f"{key} must be {'>' if key in positive else '>='} 0: {value!r}"
                 )
         if self.initial_replicas is not None:
-            _check_int("initial_replicas", self.initial_replicas, low=1)
+            check_int("initial_replicas", self.initial_replicas, low=1)
             if not self.min_replicas <= self.initial_replicas <= self.max_replicas:
                 raise ScenarioError(
                     f"initial_replicas must be within min_replicas..max_replicas "
                     f"({self.min_replicas}..{self.max_replicas}): {self.initial_replicas}"
                 )
         if self.instance_type is not None:
-            _check_name("instance_type", self.instance_type)
+            check_name("instance_type", self.instance_type)
         for key in ("model_name", "endpoint_name"):
             value = getattr(self, key)
-            if value is not None and not (isinstance(value, str) and _ASSET_RE.match(value)):
-                raise ScenarioError(f"{key} must match {_ASSET_RE.pattern}: {value!r}")
+            if value is not None and not (isinstance(value, str) and ASSET_RE.match(value)):
+                raise ScenarioError(f"{key} must match {ASSET_RE.pattern}: {value!r}")
 
 
 def from_scenario(scenario: Any, **overrides: Any) -> ExportSettings:
@@ -154,7 +138,7 @@ def from_scenario(scenario: Any, **overrides: Any) -> ExportSettings:
     low = dep.replicas if fixed else dep.min_replicas
     high = dep.replicas if fixed else dep.max_replicas
     settings = ExportSettings(
-        name=_slug(str(scenario.name)),
+        name=slug(str(scenario.name)),
         min_replicas=low,
         max_replicas=high,
         target_utilization=dep.target_utilization,
@@ -163,7 +147,7 @@ def from_scenario(scenario: Any, **overrides: Any) -> ExportSettings:
         max_request_wait_s=dep.max_request_wait_s,
         scoring_timeout_s=dep.scoring_timeout_s,
         scale_down_delay_s=dep.scale_down_delay_s,
-        initial_replicas=_clamp(dep.replicas, low, high),
+        initial_replicas=clamp(dep.replicas, low, high),
     )
     return replace(settings, **overrides) if overrides else settings
 
@@ -192,8 +176,8 @@ def from_recommendation(data: Mapping[str, Any], **overrides: Any) -> ExportSett
         values["min_replicas"] = replicas
         values.setdefault("max_replicas", replicas)
     low, high = values["min_replicas"], values.get("max_replicas", 10)
-    if "initial_replicas" not in values and all(_is_int(v) for v in (replicas, low, high)):
-        values["initial_replicas"] = _clamp(int(replicas), low, high)  # type: ignore[arg-type]
+    if "initial_replicas" not in values and all(is_int(v) for v in (replicas, low, high)):
+        values["initial_replicas"] = clamp(int(replicas), low, high)  # type: ignore[arg-type]
     values.update(overrides)
     return ExportSettings(**values)
 
@@ -207,11 +191,11 @@ def azureml_v1_kwargs(settings: ExportSettings) -> dict[str, Any]:
         "autoscale_enabled": True,
         "autoscale_min_replicas": settings.min_replicas,
         "autoscale_max_replicas": settings.max_replicas,
-        "autoscale_refresh_seconds": _whole_seconds(settings.refresh_s),
-        "autoscale_target_utilization": _percent(settings.target_utilization),
+        "autoscale_refresh_seconds": whole_seconds(settings.refresh_s),
+        "autoscale_target_utilization": percent(settings.target_utilization),
         "replica_max_concurrent_requests": settings.max_concurrent,
-        "max_request_wait_time": max(1, _ms(settings.max_request_wait_s)),
-        "scoring_timeout_ms": max(1, _ms(settings.scoring_timeout_s)),
+        "max_request_wait_time": max(1, whole_ms(settings.max_request_wait_s)),
+        "scoring_timeout_ms": max(1, whole_ms(settings.scoring_timeout_s)),
         "cpu_cores": settings.cpu_cores,
         "memory_gb": settings.memory_gb,
     }
@@ -269,13 +253,13 @@ def azureml_v2_kubernetes_dict(settings: ExportSettings) -> dict[str, Any]:
             "type": "target_utilization",
             "min_instances": settings.min_replicas,
             "max_instances": settings.max_replicas,
-            "polling_interval": _whole_seconds(settings.refresh_s),
-            "target_utilization_percentage": _percent(settings.target_utilization),
+            "polling_interval": whole_seconds(settings.refresh_s),
+            "target_utilization_percentage": percent(settings.target_utilization),
         },
         "request_settings": {
-            "request_timeout_ms": max(1, _ms(settings.scoring_timeout_s)),
+            "request_timeout_ms": max(1, whole_ms(settings.scoring_timeout_s)),
             "max_concurrent_requests_per_instance": settings.max_concurrent,
-            "max_queue_wait_ms": _ms(settings.max_request_wait_s),
+            "max_queue_wait_ms": whole_ms(settings.max_request_wait_s),
         },
     }
 
@@ -308,9 +292,9 @@ def hpa_dict(
 ) -> dict[str, Any]:
     """A `autoscaling/v2` HorizontalPodAutoscaler for a Deployment, as a dict."""
     target = deployment_name or settings.name
-    _check_name("deployment_name", target)
-    _check_name("namespace", namespace)
-    window_s = _half_up(_decimal(settings.scale_down_delay_s))
+    check_name("deployment_name", target)
+    check_name("namespace", namespace)
+    window_s = half_up(as_decimal(settings.scale_down_delay_s))
     if window_s > HPA_MAX_STABILIZATION_S:
         raise ScenarioError(
             f"scale_down_delay_s must be <= {HPA_MAX_STABILIZATION_S} for HPA "
@@ -323,19 +307,19 @@ def hpa_dict(
                 "name": "cpu",
                 "target": {
                     "type": "Utilization",
-                    "averageUtilization": _percent(settings.target_utilization),
+                    "averageUtilization": percent(settings.target_utilization),
                 },
             },
         }
     elif metric == "concurrency":
-        if not _METRIC_RE.match(metric_name):
-            raise ScenarioError(f"metric_name must match {_METRIC_RE.pattern}: {metric_name!r}")
-        per_pod = _decimal(settings.target_utilization) * settings.max_concurrent
+        if not METRIC_RE.match(metric_name):
+            raise ScenarioError(f"metric_name must match {METRIC_RE.pattern}: {metric_name!r}")
+        per_pod = as_decimal(settings.target_utilization) * settings.max_concurrent
         metric_spec = {
             "type": "Pods",
             "pods": {
                 "metric": {"name": metric_name},
-                "target": {"type": "AverageValue", "averageValue": _quantity(per_pod)},
+                "target": {"type": "AverageValue", "averageValue": quantity(per_pod)},
             },
         }
     else:
@@ -390,34 +374,6 @@ def render(settings: ExportSettings, fmt: str, **hpa_options: Any) -> str:
     raise ScenarioError(f"format must be one of {', '.join(FORMATS)}: {fmt!r}")
 
 
-def notes(settings: ExportSettings, fmt: str) -> tuple[str, ...]:
-    """What this export changes from the simulated settings (rounding), then the format's LIMITS."""
-    if fmt not in LIMITS:
-        raise ScenarioError(f"format must be one of {', '.join(FORMATS)}: {fmt!r}")
-    out: list[str] = []
-    target, pct = settings.target_utilization, _percent(settings.target_utilization)
-    if _decimal(target) * 100 != pct:
-        out.append(f"target_utilization {target!r} is exported as {pct} %.")
-    if fmt == "hpa":
-        return (*out, *LIMITS[fmt])
-    refresh = _whole_seconds(settings.refresh_s)
-    if refresh != _decimal(settings.refresh_s):
-        out.append(f"refresh_s {settings.refresh_s!r} is exported as {refresh} s.")
-    wait_s, wait_ms = settings.max_request_wait_s, _ms(settings.max_request_wait_s)
-    if fmt.startswith("azureml-v1") and wait_ms == 0:
-        out.append(f"max_request_wait_s {wait_s!r} is exported as 1 ms (v1 requires > 0).")
-    elif _decimal(wait_s) * 1000 != wait_ms:
-        out.append(f"max_request_wait_s {wait_s!r} is exported as {wait_ms} ms.")
-    return (*out, *LIMITS[fmt])
-
-
-# ---- helpers ------------------------------------------------------------------------------------
-
-_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_ASSET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")  # Azure ML asset names
-_METRIC_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
-
-
 def _header(settings: ExportSettings, fmt: str, title: str, mark: str) -> str:
     """Comment lines: what this is, from which settings, and every limit of the translation."""
     lines = [f"{title}, by `planner export` for '{settings.name}'.", "LIMITS:"]
@@ -432,70 +388,3 @@ def _dump_yaml(doc: Mapping[str, Any]) -> str:
     """Block-style YAML in the key order given."""
     text: str = yaml.safe_dump(dict(doc), sort_keys=False, default_flow_style=False, width=100)
     return text
-
-
-def _decimal(value: float) -> Decimal:
-    """The decimal a user wrote (0.675 stays 0.675, not its binary approximation)."""
-    return Decimal(repr(float(value)))
-
-
-def _half_up(value: Decimal) -> int:
-    """`value` rounded half up to an integer (66.5 -> 67; the built-in round() gives 66)."""
-    return int(value.quantize(Decimal(1), ROUND_HALF_UP))
-
-
-def _percent(fraction: float) -> int:
-    """A fraction as an integer percent, rounded half up on its decimal form (0.675 -> 68)."""
-    return _half_up(_decimal(fraction) * 100)
-
-
-def _ms(seconds: float) -> int:
-    """Seconds as whole milliseconds, rounded half up (0.5 -> 500)."""
-    return _half_up(_decimal(seconds) * 1000)
-
-
-def _whole_seconds(seconds: float) -> int:
-    """Seconds rounded half up to a whole number, at least 1."""
-    return max(1, _half_up(_decimal(seconds)))
-
-
-def _quantity(value: Decimal) -> str:
-    """A Kubernetes quantity string: whole units, else milli-units rounded half up (0.7 -> 700m)."""
-    milli = _half_up(value * 1000)
-    return str(milli // 1000) if milli % 1000 == 0 else f"{milli}m"
-
-
-def _slug(text: str) -> str:
-    """A DNS-1123 label from free text ("Spike 3x!" -> "spike-3x"), or "planner"."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:63].strip("-")
-    return slug or "planner"
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _clamp(value: int, low: int, high: int) -> int:
-    """`value` within low..high (high wins if they cross, so validation reports max < min)."""
-    return max(low, min(value, high)) if low <= high else value
-
-
-def _check_name(field: str, value: object) -> None:
-    if not isinstance(value, str) or not _NAME_RE.match(value) or len(value) > 63:
-        raise ScenarioError(
-            f"{field} must be a DNS-1123 label (lowercase letters, digits, '-', at most 63): "
-            f"{value!r}"
-        )
-
-
-def _check_number(field: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ScenarioError(f"{field} must be a finite number: {value!r}")
-    return float(value)
-
-
-def _check_int(field: str, value: object, *, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ScenarioError(f"{field} must be an integer: {value!r}")
-    if value < low:
-        raise ScenarioError(f"{field} must be >= {low}: {value}")
