@@ -42,18 +42,13 @@ import numpy as np
 import simpy
 
 from planner.autoscalers import Observation
+from planner.latency import N_LATENCY_BINS, latency_bin_counts
 
 if TYPE_CHECKING:
     from planner.autoscalers import Policy
     from planner.scenario import Scenario
 
-__all__ = [
-    "LATENCY_BIN_EDGES_S",
-    "TIMED_OUT_KEEPS_SLOT",
-    "Model",
-    "ModelOutput",
-    "hist_percentile",
-]
+__all__ = ["TIMED_OUT_KEEPS_SLOT", "Model", "ModelOutput"]
 
 TIMED_OUT_KEEPS_SLOT = True
 """ASSUMPTION: a request that got its 504 keeps its replica slot busy until its service ends.
@@ -63,21 +58,11 @@ scoring call is not cancelled). Set `Model(..., timed_out_keeps_slot=False)` to 
 the timeout instead.
 """
 
-LATENCY_BIN_EDGES_S: np.ndarray = np.logspace(-4.0, 4.0, 8 * 1000 + 1)
-"""Histogram edges for latencies: 1e-4 s .. 1e4 s, 1000 log bins per decade (0.23 % wide).
-
-Latencies outside are counted in the end bins; percentiles are clamped to the exact observed
-min/max, so the interpolation error stays below a bin width (< 0.25 %).
-"""
-
 SERVICE_BATCH = 16384  # service times drawn per numpy call
 COLD_START_BATCH = 256
 _LAT_FLUSH = 1 << 14  # latencies buffered before they are binned (bounds memory)
 ARRIVAL_LIST = 8192  # arrival times converted to a Python list at a time
 _INF = math.inf
-_LOG_LO = -4.0
-_BINS_PER_DECADE = 1000.0
-_N_BINS = LATENCY_BIN_EDGES_S.size - 1
 
 
 def _stream(
@@ -86,26 +71,6 @@ def _stream(
     """Endless batches of samples as Python lists (floats are cheaper than numpy scalars)."""
     while True:
         yield sample(rng, n).tolist()
-
-
-def hist_percentile(hist: np.ndarray, q: float, lo_s: float, hi_s: float) -> float:
-    """The q-quantile (0..1) of a latency histogram on LATENCY_BIN_EDGES_S, log-interpolated.
-
-    The result is clamped to [lo_s, hi_s], the exact smallest and largest latency observed.
-    NaN for an empty histogram.
-    """
-    total = int(hist.sum())
-    if total == 0:
-        return math.nan
-    cum = np.cumsum(hist)
-    target = q * total
-    i = int(np.searchsorted(cum, target, side="left"))
-    i = min(i, hist.size - 1)
-    before = float(cum[i - 1]) if i else 0.0
-    frac = (target - before) / float(hist[i]) if hist[i] else 0.0
-    lo, hi = math.log(LATENCY_BIN_EDGES_S[i]), math.log(LATENCY_BIN_EDGES_S[i + 1])
-    value = math.exp(lo + frac * (hi - lo))
-    return min(max(value, lo_s), hi_s)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,7 +88,7 @@ class ModelOutput:
     sum_wait_s: float  # queue waits, 503s included
     sum_latency_s: float  # served (200/504) response times
     sum_time_in_system_s: float  # wait + slot occupancy (Little's law)
-    latency_hist: np.ndarray  # served latencies on LATENCY_BIN_EDGES_S
+    latency_hist: np.ndarray  # served latencies on latency.LATENCY_BIN_EDGES_S
     latency_min_s: float
     latency_max_s: float
     peak_replicas: int
@@ -250,7 +215,7 @@ class Model:
         self._sum_wait = self._sum_lat = self._s504_extra = 0.0
         self._sum_wait_fast, self._n_queued = 0.0, 0
         self._lat_buf: list[float] = []
-        self._lat_hist = np.zeros(_N_BINS, dtype=np.int64)
+        self._lat_hist = np.zeros(N_LATENCY_BINS, dtype=np.int64)
         self._lat_min, self._lat_max = _INF, -_INF
         self._records: list[tuple[float, float, float, int, int]] | None = (
             [] if keep_requests else None
@@ -470,9 +435,7 @@ class Model:
         self._sum_lat += float(lat.sum())
         self._lat_min = min(self._lat_min, float(lat.min()))
         self._lat_max = max(self._lat_max, float(lat.max()))
-        idx = np.floor((np.log10(np.maximum(lat, 1e-300)) - _LOG_LO) * _BINS_PER_DECADE)
-        idx = np.clip(idx, 0, _N_BINS - 1).astype(np.int64)
-        self._lat_hist += np.bincount(idx, minlength=_N_BINS)
+        self._lat_hist += latency_bin_counts(lat)
 
     # ------------------------------------------------------------------ replicas
 

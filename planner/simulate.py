@@ -67,7 +67,8 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import LATENCY_BIN_EDGES_S, TIMED_OUT_KEEPS_SLOT, Model, hist_percentile
+from planner.latency import LATENCY_BIN_EDGES_S, hist_percentile
+from planner.model import TIMED_OUT_KEEPS_SLOT, Model
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario

@@ -9,7 +9,8 @@ import pytest
 
 from planner.autoscalers import Observation
 from planner.distributions import Constant, Distribution, Lognormal
-from planner.model import LATENCY_BIN_EDGES_S, Model, ModelOutput, hist_percentile
+from planner.latency import LATENCY_BIN_EDGES_S, hist_percentile
+from planner.model import Model, ModelOutput
 from planner.scenario import Deployment, Scenario, Service
 from planner.traffic import Traffic
 
