@@ -27,7 +27,7 @@ import pandas as pd
 from planner import __version__
 from planner.errors import PlannerError, ScenarioError
 from planner.executors import Outcome, run_tasks
-from planner.stats import t_quantile_975
+from planner.stats import mean_ci
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario, Slo
@@ -195,7 +195,7 @@ def cell_summary(df: pd.DataFrame, slo: Slo) -> pd.DataFrame:
         row.update({f: group[f].iloc[0] for f in fields})
         row["seeds"] = n
         for metric in ("rate_503", "latency_p99_s"):
-            mean, hi = _mean_upper95(group[metric].to_numpy(dtype=float))
+            mean, (_, hi) = mean_ci(group[metric].to_numpy(dtype=float))  # as summarise
             row[metric], row[f"{metric}_hi"] = mean, hi
         row["replica_hours"] = float(group["replica_hours"].mean())
         row["meets_slo"] = bool(
@@ -309,19 +309,6 @@ def _fields_of(df: pd.DataFrame) -> list[str]:
     # A frame read back from results.parquet: the swept fields sit between cell and seed.
     columns = list(df.columns)
     return columns[columns.index("cell") + 1 : columns.index("seed")]
-
-
-def _mean_upper95(values: np.ndarray) -> tuple[float, float]:
-    """Mean and Student-t 95 % upper bound of the finite values (as `metrics.summarise`)."""
-    values = values[np.isfinite(values)]
-    n = len(values)
-    if n == 0:
-        return math.nan, math.nan
-    mean = float(values.mean())
-    if n == 1:
-        return mean, mean
-    half = t_quantile_975(n - 1) * float(values.std(ddof=1)) / math.sqrt(n)
-    return mean, mean + half
 
 
 def _write_results(frame: pd.DataFrame, out: Path) -> None:
