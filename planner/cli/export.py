@@ -87,7 +87,7 @@ def export(
     namespace: Annotated[str, typer.Option("--namespace", help="HPA namespace.")] = "default",
     deployment_name: Annotated[
         str | None,
-        typer.Option("--deployment-name", help="Deployment the HPA scales [default: name]."),
+        typer.Option("--deployment-name", help="Deployment the HPA scales (default: --name)."),
     ] = None,
     metric: Annotated[
         HpaMetric,

@@ -58,7 +58,8 @@ def loadtest(
     score: Annotated[
         Path | None,
         typer.Option(
-            "--score", help="score.py of the local deployment [default: sleep the service time]."
+            "--score",
+            help="score.py of the local deployment (default: an example sleeping the service time).",
         ),
     ] = None,
     workers: Annotated[
@@ -66,11 +67,11 @@ def loadtest(
     ] = 1,
     seeds: Annotated[
         int | None,
-        typer.Option("--seeds", min=1, help="Simulated replications [default: the file's seeds]."),
+        typer.Option("--seeds", min=1, help="Simulated replications (default: the file's seeds)."),
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", min=0, help="Seed of the arrival sample [default: the first seed]."),
+        typer.Option("--seed", min=0, help="Seed of the arrival sample (default: the first seed)."),
     ] = None,
     tolerance: Annotated[
         list[str] | None,
@@ -94,7 +95,8 @@ def loadtest(
         str, typer.Option("--score-path", help="Path the requests are posted to.")
     ] = "/score",
     body: Annotated[
-        str | None, typer.Option("--body", help='JSON body of each request [{"data": [0]}].')
+        str | None,
+        typer.Option("--body", help='JSON body of each request (default: {"data": \\[0]}).'),
     ] = None,
     max_in_flight: Annotated[
         int,
@@ -102,7 +104,11 @@ def loadtest(
     ] = 1000,
     timeout_s: Annotated[
         float | None,
-        typer.Option("--timeout-s", min=1.0, help="Stop locust after this long [auto]."),
+        typer.Option(
+            "--timeout-s",
+            min=1.0,
+            help="Stop locust after this many seconds (default: the scenario length + a margin).",
+        ),
     ] = None,
 ) -> None:
     """Load-test the scenario with Locust and compare the measurement with the simulation.
