@@ -59,7 +59,7 @@ def loadtest(
         Path | None,
         typer.Option(
             "--score",
-            help="score.py of the local deployment (default: an example sleeping the service time).",
+            help="Your score.py (default: an example that sleeps the service time).",
         ),
     ] = None,
     workers: Annotated[
