@@ -78,7 +78,7 @@ def test_diurnal_trace_and_sweep_settings() -> None:
     assert trace.deployment.autoscaler in ("hpa", "knative")
     sweep = load("sweep")
     assert sweep.sweep == (
-        ("deployment.min_replicas", (1, 2, 4, 8)),
+        ("deployment.min_replicas", (10, 20, 30, 40)),
         ("deployment.target_utilization", (0.5, 0.6, 0.7)),
     )
     assert sweep.seeds == (0, 1, 2)
