@@ -6,17 +6,16 @@ import difflib
 import json
 import math
 import os
-import warnings
 from collections.abc import Callable
 from dataclasses import fields
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from planner.cli._app import app, handles_errors
-from planner.errors import PlannerError, PlannerWarning
+from planner.cli._common import TableOrJson, choose_seeds, json_safe, with_warnings
+from planner.errors import PlannerError
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
@@ -24,13 +23,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 DEFAULT_OUT = Path(".planner") / "loadtest"
-
-
-class OutputFormat(StrEnum):
-    """How the result is printed on stdout."""
-
-    table = "table"
-    json = "json"
 
 
 @app.command()
@@ -89,8 +81,8 @@ def loadtest(
         Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
     ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="A readable table, or one JSON object.")
-    ] = OutputFormat.table,
+        TableOrJson, typer.Option("--format", help="A readable table, or one JSON object.")
+    ] = TableOrJson.table,
     score_path: Annotated[
         str, typer.Option("--score-path", help="Path the requests are posted to.")
     ] = "/score",
@@ -141,10 +133,10 @@ def loadtest(
     from planner.simulate import run
     from planner.validation import compare
 
-    scenario = _with_warnings(lambda: load_scenario(file))
-    seed_list = _seeds(scenario.seeds, seeds)
+    scenario = with_warnings(lambda: load_scenario(file))
+    seed_list = choose_seeds(scenario.seeds, n=seeds)
     expected = scenario.traffic.mean_rps(0.0, scenario.duration_s) * scenario.duration_s
-    predicted = _with_warnings(
+    predicted = with_warnings(
         lambda: run(
             scenario,
             seed_list,
@@ -167,8 +159,8 @@ def loadtest(
         **validation.to_json_dict(),
     }
     payload["files"] = [str(p) for p in _write_outputs(scenario, validation, payload, out, html)]
-    if output_format is OutputFormat.json:
-        typer.echo(json.dumps(_json_safe(payload), indent=2))
+    if output_format is TableOrJson.json:
+        typer.echo(json.dumps(json_safe(payload), indent=2))
     else:
         _print_table(scenario, validation, payload["files"])
     if not validation.ok:
@@ -202,44 +194,6 @@ def _tolerance(items: list[str]) -> Tolerance:
     return Tolerance(**values)
 
 
-def _seeds(file_seeds: tuple[int, ...], n: int | None) -> tuple[int, ...]:
-    """The file's seeds, or the first N of them (extended past the file's)."""
-    seeds = list(file_seeds) or [0]
-    if n is None:
-        return tuple(seeds)
-    while len(seeds) < n:
-        seeds.append(max(seeds) + 1)
-    return tuple(seeds[:n])
-
-
-def _with_warnings(call: Callable[[], T]) -> T:
-    """Run `call`; PlannerWarnings become "Warning: ..." lines on stderr (each once)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PlannerWarning)
-        value = call()
-    seen: set[str] = set()
-    for item in caught:
-        if not issubclass(item.category, PlannerWarning):
-            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
-        elif str(item.message) not in seen:
-            seen.add(str(item.message))
-            typer.echo(f"Warning: {item.message}", err=True)
-    return value
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN becomes null; numpy scalars and tuples become plain JSON values."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _write_outputs(
     scenario: Scenario,
     validation: Validation,
@@ -258,7 +212,7 @@ def _write_outputs(
 
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "validation.json", out / "per_second.csv"]
-    written[0].write_text(json.dumps(_json_safe(payload), indent=2), encoding="utf-8")
+    written[0].write_text(json.dumps(json_safe(payload), indent=2), encoding="utf-8")
     validation.per_second.to_csv(written[1], index=False)
     if validation.replicas is not None:
         validation.replicas.to_csv(out / "replicas.csv", index=False)

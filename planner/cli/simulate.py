@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import json
-import math
 import os
-import warnings
-from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from planner.cli._app import app, handles_errors, stdout_is_terminal
-from planner.errors import PlannerError, PlannerWarning
+from planner.cli._common import TableOrJson, choose_seeds, json_safe, with_warnings
+from planner.errors import PlannerError
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
 
 T = TypeVar("T")
-
-
-class OutputFormat(StrEnum):
-    """How the result is printed on stdout."""
-
-    table = "table"
-    json = "json"
 
 
 @app.command()
@@ -45,8 +35,8 @@ def simulate(
         typer.Option("--processes", min=1, help="Worker processes (default: min(reps, CPUs))."),
     ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="A readable table, or one JSON object.")
-    ] = OutputFormat.table,
+        TableOrJson, typer.Option("--format", help="A readable table, or one JSON object.")
+    ] = TableOrJson.table,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -87,11 +77,11 @@ def simulate(
     from planner.scenario import load_scenario
     from planner.simulate import run
 
-    scenario = _with_warnings(lambda: load_scenario(file))
-    seed_list = _seeds(scenario.seeds, n=seeds, one=seed)
+    scenario = with_warnings(lambda: load_scenario(file))
+    seed_list = choose_seeds(scenario.seeds, n=seeds, one=seed)
     workers = processes or max(1, min(len(seed_list), os.cpu_count() or 1))
     show_progress = not no_progress and stdout_is_terminal()
-    results = _with_warnings(
+    results = with_warnings(
         lambda: run(
             scenario,
             seed_list,
@@ -118,58 +108,16 @@ def simulate(
     if written:
         payload["files"] = [str(p) for p in written]
 
-    if output_format is OutputFormat.json:
-        typer.echo(json.dumps(_json_safe(payload), indent=2))
+    if output_format is TableOrJson.json:
+        typer.echo(json.dumps(json_safe(payload), indent=2))
         return
     _print_report(scenario, seed_list, summary, why, written)
-
-
-def _seeds(file_seeds: tuple[int, ...], *, n: int | None, one: int | None) -> tuple[int, ...]:
-    """The seeds to run: --seed S alone, the first N (extended past the file's), or the file's."""
-    if one is not None:
-        return (one,)
-    seeds = list(file_seeds) or [0]
-    if n is None:
-        return tuple(seeds)
-    while len(seeds) < n:
-        seeds.append(max(seeds) + 1)
-    return tuple(seeds[:n])
 
 
 def _max_replicas(scenario: Scenario) -> int | None:
     """The autoscaler's ceiling, or None for a fixed deployment."""
     dep = scenario.deployment
     return None if dep.autoscaler == "none" else int(dep.max_replicas)
-
-
-def _with_warnings(call: Callable[[], T]) -> T:
-    """Run `call`; PlannerWarnings (doubtful results) become "Warning: ..." lines on stderr."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PlannerWarning)
-        value = call()
-    seen: set[str] = set()
-    for item in caught:
-        if issubclass(item.category, PlannerWarning):
-            text = str(item.message)
-            if text not in seen:
-                seen.add(text)
-                typer.echo(f"Warning: {text}", err=True)
-        else:
-            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
-    return value
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinities become null; numpy scalars and tuples become plain JSON values."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalar
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _timeline_figure(scenario: Scenario, results: Any) -> Any:
@@ -212,7 +160,7 @@ def _write_outputs(
             results.timeline.to_csv(out / "timeline.csv", index=False)
             results.summary.to_csv(out / "summary.csv", index=False)
             (out / "summary.json").write_text(
-                json.dumps(_json_safe(payload), indent=2) + "\n", encoding="utf-8"
+                json.dumps(json_safe(payload), indent=2) + "\n", encoding="utf-8"
             )
             written += [out / "timeline.csv", out / "summary.csv", out / "summary.json"]
             if requests and results.requests is not None:

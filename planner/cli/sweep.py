@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from planner.cli._app import app, handles_errors
+from planner.cli._common import TableOrJson, json_safe
 
 if TYPE_CHECKING:  # pandas is imported by the library call, not at CLI start-up
     import pandas as pd
-
-
-class OutputFormat(StrEnum):
-    """How the summary is printed."""
-
-    table = "table"
-    json = "json"
 
 
 @app.command()
@@ -55,8 +47,8 @@ def sweep(
         Path | None, typer.Option("--html", help="Write a self-contained HTML report.")
     ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Summary as a table or JSON.")
-    ] = OutputFormat.table,
+        TableOrJson, typer.Option("--format", help="Summary as a table or JSON.")
+    ] = TableOrJson.table,
 ) -> None:
     """Run a grid of scenario variants over seeds; show which cells meet the SLO, cheapest first."""
     from planner.errors import ScenarioError
@@ -87,7 +79,7 @@ def sweep(
     ranked = cells.sort_values([cost_col, "cell"], kind="stable").reset_index(drop=True)
     best = ranked[ranked["meets_slo"]].head(1)
     counts = {"computed": int(df.attrs["computed"]), "cached": int(df.attrs["cached"])}
-    if output_format is OutputFormat.json:
+    if output_format is TableOrJson.json:
         payload = {
             "scenario": scenario.name,
             "out_dir": str(out_dir),
@@ -238,18 +230,8 @@ def _short_names(fields: list[str]) -> list[str]:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for record in frame.to_dict(orient="records"):
-        out.append({str(k): _json_value(v) for k, v in record.items()})
-    return out
-
-
-def _json_value(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalar
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    records: list[dict[str, Any]] = json_safe(frame.to_dict(orient="records"))
+    return records
 
 
 def _fmt(value: Any) -> str:
