@@ -297,7 +297,7 @@ def recommend(
 
 
 def _recommendation(**options: Any) -> Recommendation:
-    """The one library call (the place a simulation-backed search will branch off)."""
+    """The closed-form library call (the simulated search is `_search`)."""
     from planner.recommend import closed_form_recommendation
 
     return closed_form_recommendation(**options)
@@ -348,10 +348,9 @@ def _search(
         typer.echo(f"HTML report written to {path}", err=True)
 
 
-# ---- rendering -----------------------------------------------------------------------------
-
-
 def _render(rec: Recommendation, output_format: OutputFormat) -> None:
+    from planner.cli._recommend_render import print_table
+
     if output_format is OutputFormat.json:
         typer.echo(json.dumps(rec.to_dict(), indent=2, ensure_ascii=False))
     elif output_format is OutputFormat.yaml:
@@ -359,91 +358,6 @@ def _render(rec: Recommendation, output_format: OutputFormat) -> None:
 
         typer.echo(yaml.safe_dump(rec.to_dict(), sort_keys=False, allow_unicode=True), nl=False)
     elif output_format is OutputFormat.table:
-        _print_table(rec)
+        print_table(rec)
     else:
         _render_export(rec.to_dict(), output_format)
-
-
-def _prob(p: float) -> str:
-    """A probability for people: percent when readable, scientific when tiny."""
-    if p == 0:
-        return "0"
-    return f"{p:.2%}" if p >= 1e-4 else f"{p:.1e}"
-
-
-def _secs(x: float) -> str:
-    return f"{x:.3g} s"
-
-
-def _key_values(rows: list[tuple[str, str]]) -> Any:
-    from rich.table import Table
-
-    grid = Table.grid(padding=(0, 3))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column()
-    for key, value in rows:
-        grid.add_row(f"  {key}", value)
-    return grid
-
-
-def _print_table(rec: Recommendation) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(highlight=False)
-    servers = rec.replicas * rec.max_concurrent
-    met = "met" if rec.predicted_rate_503 <= rec.max_rate_503 else "NOT met"
-    console.print("[bold]Sizing formula[/bold] (Azure ML docs)")
-    console.print(f"  {rec.reasons['replicas'].removeprefix('Azure ML formula: ')}\n")
-
-    console.print(
-        f"[bold]Queueing view at {rec.replicas} replicas[/bold] (steady {rec.rps:g} rps; "
-        f"M/M/c, {rec.max_wait_s:g} s wait limit)"
-    )
-    queue = [
-        ("utilization", f"{rec.utilization:.1%} of {servers} slots"),
-        ("P(wait > 0)", _prob(rec.p_wait)),
-        ("wait p99", _secs(rec.wait_p99_s)),
-        ("latency p99", f"≈ {_secs(rec.predicted_latency_p99_s)} (wait p99 + request time)"),
-        ("503 rate", f"{_prob(rec.predicted_rate_503)} (SLO {_prob(rec.max_rate_503)}: {met})"),
-    ]
-    console.print(_key_values(queue))
-
-    console.print(
-        f"\n[bold]Spike view at {rec.replicas} warm replicas[/bold] "
-        "(new replicas take a cold start to arrive)"
-    )
-    spike = [
-        ("capacity", f"{rec.capacity_rps:.4g} rps"),
-        ("absorbs", f"a sudden rise of {rec.spike_absorbed:+.0%} before a queue builds"),
-    ]
-    if rec.peak_rps > rec.rps:
-        first = rec.seconds_to_first_503
-        spike.append(
-            (
-                f"at {rec.peak_rps:g} rps",
-                "fits the capacity: no 503s expected"
-                if first is None
-                else f"first 503s after ≈ {_secs(first)} (queue wait passes {rec.max_wait_s:g} s)",
-            )
-        )
-    console.print(_key_values(spike))
-
-    console.print("\n[bold]Recommended autoscale settings[/bold]")
-    settings = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    settings.add_column("setting", style="bold", no_wrap=True)
-    settings.add_column("value", justify="right", no_wrap=True)
-    settings.add_column("why")
-    settings.add_row("min_replicas", str(rec.min_replicas), rec.reasons["min_replicas"])
-    settings.add_row("max_replicas", str(rec.max_replicas), rec.reasons["max_replicas"])
-    settings.add_row(
-        "target_utilization",
-        f"{rec.recommended_target_utilization:g}",
-        rec.reasons["target_utilization"],
-    )
-    console.print(settings)
-    console.print(
-        "Closed forms: Poisson arrivals, exponential request times, steady state. "
-        "Spikes and cold starts are what a simulation checks."
-    )
