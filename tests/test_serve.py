@@ -136,6 +136,30 @@ def test_azureml_autoscaler_scales_up_under_load_and_back_down(tmp_path: Path) -
     assert after["replicas"]["ready"] == 1 and after["desired"] == 1, after
     assert after["answered"] == after["requests"] == len(results)
     assert after["replica_starts"] >= 3
+    # the scale-ups' request-to-ready times include the 0.5 s cold start on top of the real start
+    assert after["replica_start_s"]["count"] >= 2  # the first one and at least one scale-up
+    assert after["replica_start_s"]["min"] >= 0.5
+
+
+@pytest.mark.slow
+def test_stats_report_each_replica_request_to_ready_time(tmp_path: Path) -> None:
+    """replica_start_s: one per replica started, each >= cold_start_s and within the wall time."""
+    cold_s = 0.4
+    t0 = time.monotonic()
+    with start_local_deployment(
+        SLEEP_SCORE, deployment=_fixed(3, 0.0), service=_service(0.01, cold_s), log_dir=tmp_path
+    ) as d:
+        wall_s = time.monotonic() - t0  # router start + every replica ready: an upper bound
+        stats = d.stats()
+    starts = stats["replica_start_s"]
+    assert starts["count"] == stats["replica_starts"] == 3
+    samples = starts["samples_s"]
+    assert len(samples) == 3 and starts["last"] == samples[-1]
+    assert starts["min"] == min(samples) and starts["max"] == max(samples)
+    assert starts["mean"] == pytest.approx(sum(samples) / 3, abs=1e-5)
+    assert cold_s <= starts["min"] <= starts["mean"] <= starts["max"] < wall_s
+    per_replica = sorted(r["start_s"] for r in stats["replica_list"])
+    assert per_replica == pytest.approx(sorted(samples), abs=1e-5)
 
 
 def test_serve_help_and_missing_score_is_one_line_error(tmp_path: Path) -> None:

@@ -48,6 +48,8 @@ class Replica:
         self.crash_loop = False
         self.last_error: str | None = None
         self.backoff_s = 0.0  # the current CrashLoopBackOff delay
+        self.requested_at = 0.0  # monotonic time the supervisor decided to (re)start it
+        self.start_s: float | None = None  # its last request-to-ready time
         self.stopping = False
         self.idle = asyncio.Event()
 
@@ -60,6 +62,7 @@ class Replica:
             "port": self.port,
             "in_flight": self.in_flight,
             "restarts": self.restarts,
+            "start_s": None if self.start_s is None else round(self.start_s, 6),
             "crash_loop": self.crash_loop,
             "failures": self.failures,
             "backoff_s": self.backoff_s,

@@ -10,7 +10,9 @@ Routes, with azureml-fe's semantics (reference/autoscalers.md §1.2):
   example answers 400 on a body that is not JSON). Header `azureml-model-deployment` is
   accepted and ignored; `Authorization: Bearer <key>` is checked only when started with a key
   (401 otherwise).
-- `GET /stats`: replicas by state, busy, queued, desired, counts by status, uptime.
+- `GET /stats`: replicas by state, busy, queued, desired, counts by status, uptime; the slot
+  time so far (`busy_seconds / dispatched`) and each replica's request-to-ready time
+  (`replica_start_s`: count, mean, min, max, last, samples_s; see `supervisor.StartTimes`).
 - `GET /` and `GET /health`: liveness.
 """
 
@@ -169,6 +171,7 @@ class Router:
             "answered": sum(self.counts.values()),
             "crash_loop": any(r.crash_loop for r in sup.replicas),
             "replica_starts": sup.started_total,
+            "replica_start_s": sup.start_times.summary(),
             "replica_list": [r.summary() for r in sup.replicas],
             "log_dir": str(self.config.log_dir),
         }

@@ -12,16 +12,24 @@ exceeded) is retried after `backoff_base_s * 2**(k-1)` seconds, capped at `backo
 counts consecutive failed starts: Kubernetes' CrashLoopBackOff. /stats shows `crash_loop` and the
 tail of its log. A ready replica that dies (killed, crashed) is restarted at once; its in-flight
 requests get 502 from the router because their connection closes.
+
+Each replica's request-to-ready time (from the moment the supervisor decides to start it, or to
+restart it after it died, to the moment it reports ready; failed starts and their back-off
+included) is kept in `StartTimes`, shown in /stats as `replica_start_s`. It is the real
+counterpart of the scenario's `cold_start_s`: process start, imports, `init()` and the
+configured cold start on top. Measured off the request path (no per-request cost).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import sys
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,6 +50,43 @@ def backoff_s(failures: int, base_s: float, cap_s: float) -> float:
     return float(min(cap_s, base_s * 2.0 ** (failures - 1)))
 
 
+class StartTimes:
+    """Request-to-ready times of replica starts: count, mean, min, max, last, recent samples."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.keep = keep
+        self.count = 0
+        self.total_s = 0.0
+        self.min_s = math.inf
+        self.max_s = -math.inf
+        self.samples_s: deque[float] = deque(maxlen=keep)
+
+    def add(self, start_s: float) -> None:
+        """Record one start that reached ready."""
+        self.count += 1
+        self.total_s += start_s
+        self.min_s = min(self.min_s, start_s)
+        self.max_s = max(self.max_s, start_s)
+        self.samples_s.append(start_s)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: count, mean, min, max, last (None before the first start) and samples_s.
+
+        `samples_s` holds the most recent `keep` starts, oldest first (all of them until then).
+        """
+        if not self.count:
+            return {"count": 0, "mean": None, "min": None, "max": None, "last": None,
+                    "samples_s": []}  # fmt: skip
+        return {
+            "count": self.count,
+            "mean": round(self.total_s / self.count, 6),
+            "min": round(self.min_s, 6),
+            "max": round(self.max_s, 6),
+            "last": round(self.samples_s[-1], 6),
+            "samples_s": [round(x, 6) for x in self.samples_s],
+        }
+
+
 def _kill_group(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
@@ -58,6 +103,7 @@ class Supervisor:
         self.desired = 0
         self.started_total = 0
         self.stopped_total = 0
+        self.start_times = StartTimes()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._procs: dict[int, asyncio.subprocess.Process] = {}
         self._next_id = 0
@@ -94,6 +140,7 @@ class Supervisor:
     def launch(self) -> Replica:
         """Create a replica and start its process in the background."""
         replica = Replica(self._next_id, slots=self.config.service.max_concurrent)
+        replica.requested_at = time.monotonic()
         self._next_id += 1
         self.replicas.append(replica)
         self._tasks[replica.id] = asyncio.create_task(self._run(replica))
@@ -179,6 +226,8 @@ class Supervisor:
             replica.last_error = log_tail(log_path, lines=20)
             return
         replica.port = port
+        replica.start_s = time.monotonic() - replica.requested_at
+        self.start_times.add(replica.start_s)
         replica.failures = 0
         replica.backoff_s = 0.0
         replica.crash_loop = False
@@ -187,6 +236,7 @@ class Supervisor:
         # The process ended while serving: withdraw it (in-flight requests get 502) and restart.
         self._procs.pop(replica.id, None)
         self.pool.withdraw(replica, State.STARTING)
+        replica.requested_at = time.monotonic()  # restarted at once: a new request-to-ready
         if not replica.stopping:
             replica.last_error = f"exited with status {proc.returncode} while serving"
 
