@@ -6,7 +6,9 @@ Locust never enters this process: importing it monkey-patches the interpreter wi
 run by a timeout and reads the per-request CSV (and locust's own `*_stats.csv` and
 `*_stats_history.csv`) into a `validation.Measurement`. `measure` adds the local deployment: with
 no host it starts the scenario's deployment of a score.py on 127.0.0.1, polls its `/stats`
-every second for replicas over time, and always stops it afterwards.
+every second for replicas over time, reads the replicas' measured start times and slot time
+from /stats before and after the test (`Measurement.platform`, for calibrating the
+prediction), and always stops it afterwards.
 
 `planner.validation.compare` judges the measurement; `planner.validation_timeline.plot_validation`
 draws it.
@@ -25,6 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -343,14 +346,19 @@ def measure(
         return run_locust(scenario_path, scenario, host=host, out_dir=out_dir, key=key,
                           **locust_options)  # fmt: skip
 
+    from planner.validation_calibration import platform_times
+
     with (
         _local(score or EXAMPLE_SCORE, scenario, out_dir, key) as deployment,
         StatsPoller(deployment.stats) as poller,
     ):
-        return run_locust(
+        before = deployment.stats()
+        measured = run_locust(
             scenario_path, scenario, host=deployment.url, out_dir=out_dir, key=key,
             poller=poller, **locust_options,
         )  # fmt: skip
+        after = deployment.stats()
+    return replace(measured, platform=platform_times(before, after))
 
 
 @contextlib.contextmanager

@@ -39,6 +39,7 @@ from planner.validation_timeline import per_second_frame, replicas_frame
 if TYPE_CHECKING:
     from planner.scenario import Slo
     from planner.simulate import Results
+    from planner.validation_calibration import Calibration, PlatformTimes
 
 __all__ = [
     "MEASURED_COLUMNS",
@@ -85,7 +86,8 @@ class Measurement:
 
     `requests.t_s` is the scheduled arrival since the test started (the simulator's
     t_arrival_s); `sent` counts requests sent, of which `pending` never answered and
-    `not_sent` were refused by the load generator's in-flight bound. `replicas` is None for a
+    `not_sent` were refused by the load generator's in-flight bound. `replicas` and
+    `platform` (replica start and slot times, `planner.validation_calibration`) are None for a
     remote endpoint (not observable).
     """
 
@@ -100,6 +102,7 @@ class Measurement:
     local: bool = False
     seed: int | None = None
     notes: tuple[str, ...] = ()
+    platform: PlatformTimes | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,7 +140,12 @@ class Check:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Validation:
-    """The comparison: checks, counts, verdicts and reasons, and per-second frames to plot."""
+    """The comparison: checks, counts, verdicts and reasons, and per-second frames to plot.
+
+    When the prediction was calibrated (`validation_calibration.compare_calibrated`), the checks
+    and verdict are against the calibrated simulation, `specified` is the comparison with the
+    scenario as specified and `calibration` says what was replaced.
+    """
 
     checks: dict[str, Check]
     counts: dict[str, int]
@@ -149,6 +157,8 @@ class Validation:
     tolerance: Tolerance
     per_second: pd.DataFrame = field(repr=False)
     replicas: pd.DataFrame | None = field(default=None, repr=False)
+    specified: Validation | None = field(default=None, repr=False)
+    calibration: Calibration | None = None
 
     @property
     def ok(self) -> bool:
@@ -156,13 +166,21 @@ class Validation:
         return bool(self.meets_slo) and self.agrees_with_prediction
 
     def to_json_dict(self) -> dict[str, Any]:
-        """One JSON object: verdicts first, then each check, counts, tolerance, notes."""
+        """One JSON object: verdicts first, then each check, calibration, counts, notes."""
+        spec = self.specified
         return {
             "ok": self.ok,
             "meets_slo": self.meets_slo,
             "agrees_with_prediction": self.agrees_with_prediction,
             "reasons": list(self.reasons),
             **{name: check.to_json_dict() for name, check in self.checks.items()},
+            "calibration": None if self.calibration is None else self.calibration.to_json_dict(),
+            "as_specified": None
+            if spec is None
+            else {
+                "agrees_with_prediction": spec.agrees_with_prediction,
+                **{name: check.to_json_dict() for name, check in spec.checks.items()},
+            },
             "counts": dict(self.counts),
             "reps": self.reps,
             "tolerance": {k: getattr(self.tolerance, k) for k in Tolerance.__dataclass_fields__},

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["OVERLOAD_STATUSES", "per_second_frame", "plot_validation", "replicas_frame"]
 
 OVERLOAD_STATUSES = (429, 503)
+SPECIFIED_COLOR = "#dd8452"  # the as-specified prediction beside a calibrated one
 
 
 def per_second_frame(measured: Measurement, predicted: Results) -> pd.DataFrame:
@@ -87,7 +88,9 @@ def plot_validation(validation: Validation, *, axes: Any = None, title: str | No
     """Three panels over time: 503s per second, latency p95, replicas; measured vs predicted.
 
     Measured values are drawn as bars or points, the prediction as the mean over the simulated
-    seeds with its min–max band. Returns the array of three Axes.
+    seeds with its min–max band. When the prediction was calibrated (the frames have
+    `specified_*` columns), the as-specified mean is drawn dashed beside it. Returns the array
+    of three Axes.
     """
     import matplotlib.pyplot as plt
 
@@ -101,14 +104,21 @@ def plot_validation(validation: Validation, *, axes: Any = None, title: str | No
     ax = axes[0]
     ax.bar(t, ps["measured_503"], width=1.0, align="edge", color="#c44e52", alpha=0.7,
            label="measured 503/429 per second")  # fmt: skip
-    ax.step(t, ps["predicted_503"], where="post", color="#222", label="predicted mean")
+    calibrated = "specified_503" in ps.columns  # then "predicted" is the calibrated one
+    which = "predicted, calibrated" if calibrated else "predicted"
+    spec = {"color": SPECIFIED_COLOR, "ls": "--", "lw": 1.2}
+    ax.step(t, ps["predicted_503"], where="post", color="#222", label=f"{which} (mean)")
     ax.fill_between(t, ps["predicted_503_min"], ps["predicted_503_max"], step="post",
-                    color="#888", alpha=0.3, lw=0, label=f"predicted min–max of {validation.reps} seeds")  # fmt: skip # noqa: E501
+                    color="#888", alpha=0.3, lw=0, label=f"{which}: min–max of {validation.reps} seeds")  # fmt: skip # noqa: E501
+    if calibrated:
+        ax.step(t, ps["specified_503"], where="post", label="predicted as specified (mean)", **spec)
     ax.set_ylabel("503s per second")
     ax.legend(fontsize=8, loc="upper left")
     ax = axes[1]
     ax.plot(t + 0.5, ps["measured_p95_s"], "o", ms=3, color="#4c72b0", label="measured p95")
-    ax.plot(t + 0.5, ps["predicted_p95_s"], color="#222", label="predicted p95 (mean of seeds)")
+    ax.plot(t + 0.5, ps["predicted_p95_s"], color="#222", label=f"{which} p95 (mean of seeds)")
+    if calibrated:
+        ax.plot(t + 0.5, ps["specified_p95_s"], label="as specified p95", **spec)
     ax.set_ylabel("latency p95 per second (s)")
     ax.legend(fontsize=8, loc="upper left")
     ax = axes[2]
@@ -123,9 +133,11 @@ def plot_validation(validation: Validation, *, axes: Any = None, title: str | No
         ax.step(t, reps["measured_ready"], where="post", color="#4c72b0", ls=":",
                 label="measured ready")  # fmt: skip
         predicted = reps["predicted_ready"] + reps["predicted_starting"]
-        ax.step(t, predicted, where="post", color="#222", label="predicted ready + starting")
+        ax.step(t, predicted, where="post", color="#222", label=f"{which} ready + starting")
         ax.fill_between(t, reps["predicted_total_min"], reps["predicted_total_max"],
                         step="post", color="#888", alpha=0.3, lw=0)  # fmt: skip
+        if "specified_total" in reps.columns:
+            ax.step(t, reps["specified_total"], where="post", label="as specified", **spec)
         ax.legend(fontsize=8, loc="upper left")
     ax.set_ylabel("replicas")
     ax.set_xlabel("time since test start (s)")

@@ -9,10 +9,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from planner.scenario import Scenario, scenario_from_dict
+from planner.distributions import Constant, Empirical, Exponential, Gamma, Lognormal
+from planner.scenario import Scenario, scenario_from_dict, scenario_to_dict
 from planner.simulate import Results
 from planner.stats import betainc, clopper_pearson, quantile_ci
 from planner.validation import Measurement, Tolerance, compare
+from planner.validation_calibration import (
+    PlatformTimes,
+    calibrate,
+    calibration_overrides,
+    compare_calibrated,
+    platform_times,
+)
 
 T2 = 4.302652730  # t(0.975, 2)
 
@@ -209,3 +217,110 @@ def test_per_second_frame_and_json(scenario: Scenario) -> None:
     assert doc["rate_503"]["measured"] == pytest.approx(0.05)
     assert doc["latency_p99_s"]["agrees"] is None
     assert "replicas over time unknown" in doc["notes"][-1]
+
+
+# ---------------------------------------------------------------------------- calibration
+
+
+@pytest.mark.parametrize(
+    ("request_time", "kind"),
+    [
+        (0.1, Constant),
+        ({"dist": "exponential", "mean": 0.1}, Exponential),
+        ({"dist": "lognormal", "mean": 0.1, "p99": 0.4}, Lognormal),
+        ({"dist": "gamma", "mean": 0.1, "scv": 0.5}, Gamma),
+        ({"dist": "empirical", "samples": [0.05, 0.1, 0.15]}, Empirical),
+    ],
+)
+def test_calibration_takes_measured_means_and_keeps_the_shape(
+    scenario: Scenario, request_time: object, kind: type
+) -> None:
+    """Cold start = the 4 measured starts; request time scaled to the 0.125 s slot time."""
+    spec = scenario_to_dict(scenario)
+    spec["service"]["request_time_s"] = request_time
+    base = scenario_from_dict(spec)
+    starts = (1.3, 1.5, 1.8, 1.4)
+    platform = PlatformTimes(
+        start_times_s=starts, starts_during_test=True, slot_time_s=0.125, dispatched=900
+    )
+    calibrated, cal = calibrate(base, platform)
+    cold = calibrated.service.cold_start_s
+    assert isinstance(cold, Empirical) and cold.samples_s == starts
+    assert cold.mean_s == pytest.approx(1.5) == cal.measured_cold_start_s
+    before, after = base.service.request_time_s, calibrated.service.request_time_s
+    assert isinstance(after, kind)
+    assert after.mean_s == pytest.approx(0.125)
+    assert after.scv == pytest.approx(before.scv)  # the shape: same coefficient of variation
+    if kind is not Constant:  # a scale family: every quantile moves by 0.125 / 0.1
+        assert after.quantile(0.99) == pytest.approx(1.25 * before.quantile(0.99), rel=1e-9)
+    assert (cal.specified_cold_start_s, cal.specified_request_time_s) == pytest.approx((1.0, 0.1))
+    assert cal.label == (
+        "calibrated: cold start 1.5 s measured vs 1 s specified, request 0.125 s vs 0.1 s"
+    )
+    # nothing else changes
+    assert calibrated.traffic == base.traffic and calibrated.deployment == base.deployment
+
+
+def test_calibration_with_few_or_no_measurements(scenario: Scenario) -> None:
+    """< 3 starts: a constant of their mean; nothing measured: no override, scenario kept."""
+    two = PlatformTimes(
+        start_times_s=(2.0, 3.0), starts_during_test=False, slot_time_s=math.nan, dispatched=0
+    )
+    assert calibration_overrides(scenario, two) == {"service.cold_start_s": 2.5}
+    calibrated, cal = calibrate(scenario, two)
+    assert calibrated.service.cold_start_s == Constant(value_s=2.5)
+    assert calibrated.service.request_time_s == scenario.service.request_time_s
+    assert cal.label.endswith("request 0.1 s (not measured)")
+    none = PlatformTimes(start_times_s=(), starts_during_test=False, slot_time_s=math.nan,
+                         dispatched=0)  # fmt: skip
+    same, cal = calibrate(scenario, none)
+    assert same is scenario and cal.overrides == {}
+    assert (
+        cal.label == "calibrated: cold start 1 s (no start measured), request 0.1 s (not measured)"
+    )
+
+
+def test_platform_times_from_stats_before_and_after() -> None:
+    """Starts during the test are the samples added after the first /stats; slot = busy / n."""
+    before = {"replica_start_s": {"count": 2, "samples_s": [0.9, 1.1]}, "dispatched": 10,
+              "busy_seconds": 1.0}  # fmt: skip
+    after = {"replica_start_s": {"count": 5, "samples_s": [0.9, 1.1, 2.0, 2.5, 3.0]},
+             "dispatched": 1010, "busy_seconds": 206.0}  # fmt: skip
+    p = platform_times(before, after)
+    assert p.start_times_s == (2.0, 2.5, 3.0) and p.starts_during_test
+    assert p.mean_start_s == pytest.approx(2.5)
+    assert p.slot_time_s == pytest.approx(0.205) and p.dispatched == 1000
+    idle = platform_times(before, {**before, "dispatched": 10})
+    assert idle.start_times_s == (0.9, 1.1) and not idle.starts_during_test
+    assert math.isnan(idle.slot_time_s)
+
+
+def test_compare_calibrated_judges_the_calibrated_prediction(scenario: Scenario) -> None:
+    """5 % measured: outside the as-specified 0 % band, inside the calibrated 4–6 %; both shown."""
+    m = _measured(1000, 50)
+    specified = _predicted(scenario, [0.0, 0.0, 0.0], [0.1] * 3)
+    calibrated = _predicted(scenario, [0.04, 0.05, 0.06], [0.1] * 3)
+    platform = PlatformTimes(
+        start_times_s=(1.6,), starts_during_test=True, slot_time_s=0.1, dispatched=950
+    )
+    _, cal = calibrate(scenario, platform)
+    v = compare_calibrated(m, specified, calibrated, cal)
+    alone = compare(m, calibrated)
+    assert v.agrees_with_prediction is True and v.checks == alone.checks
+    assert v.reasons == alone.reasons
+    assert v.specified is not None and v.specified.agrees_with_prediction is False
+    assert v.specified.checks["rate_503"].predicted == 0.0
+    ps = v.per_second
+    assert ps["specified_503"].sum() == 0 and ps["predicted_503"].sum() == pytest.approx(50)
+    doc = v.to_json_dict()
+    assert doc["rate_503"]["predicted"] == pytest.approx(0.05)
+    assert doc["as_specified"]["agrees_with_prediction"] is False
+    assert doc["as_specified"]["rate_503"]["agrees"] is False
+    assert doc["calibration"]["cold_start_s"] == {
+        "specified": 1.0, "measured": 1.6, "starts": 1, "starts_during_test": True
+    }  # fmt: skip
+    assert doc["calibration"]["overrides"] == {
+        "service.cold_start_s": 1.6, "service.request_time_s": 0.1
+    }  # fmt: skip
+    assert "the measurement would NOT agree with that" in v.notes[-1]
+    assert compare(m, specified).to_json_dict()["calibration"] is None

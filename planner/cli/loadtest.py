@@ -6,8 +6,8 @@ import difflib
 import json
 import math
 import os
-from collections.abc import Callable
-from dataclasses import fields
+from collections.abc import Callable, Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -19,7 +19,8 @@ from planner.errors import PlannerError
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
-    from planner.validation import Tolerance, Validation
+    from planner.simulate import Results
+    from planner.validation import Check, Measurement, Tolerance, Validation
 
 T = TypeVar("T")
 DEFAULT_OUT = Path(".planner") / "loadtest"
@@ -102,6 +103,14 @@ def loadtest(
             help="Stop locust after this many seconds (default: the scenario length + a margin).",
         ),
     ] = None,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate/--no-calibrate",
+            help="Local deployment: judge against a second simulation with the measured replica "
+            "start and request times (the as-specified one is shown beside it).",
+        ),
+    ] = True,
 ) -> None:
     """Load-test the scenario with Locust and compare the measurement with the simulation.
 
@@ -130,27 +139,17 @@ def loadtest(
 
     from planner.loadtest import measure
     from planner.scenario import load_scenario
-    from planner.simulate import run
-    from planner.validation import compare
 
     scenario = with_warnings(lambda: load_scenario(file))
     seed_list = choose_seeds(scenario.seeds, n=seeds)
-    expected = scenario.traffic.mean_rps(0.0, scenario.duration_s) * scenario.duration_s
-    predicted = with_warnings(
-        lambda: run(
-            scenario,
-            seed_list,
-            keep_requests=expected * len(seed_list) < 2_000_000,
-            processes=max(1, min(len(seed_list), os.cpu_count() or 1)),
-        )
-    )
+    predicted = with_warnings(lambda: _simulate(scenario, seed_list))
     measured = measure(
         file, scenario, out_dir=out, host=host, score=score, key=key,
         deployment_name=deployment_name, workers=workers,
         seed=seed_list[0] if seed is None else seed, body=body, score_path=score_path,
         max_in_flight=max_in_flight, timeout_s=timeout_s,
     )  # fmt: skip
-    validation = compare(measured, predicted, scenario.slo, tol)
+    validation = _judge(scenario, seed_list, measured, predicted, tol, calibrate=calibrate)
     payload = {
         "scenario": scenario.name,
         "file": str(file),
@@ -167,6 +166,52 @@ def loadtest(
         for reason in validation.reasons:
             typer.echo(f"FAILED: {reason}", err=True)
         raise typer.Exit(1)
+
+
+def _simulate(scenario: Scenario, seed_list: Sequence[int]) -> Results:
+    """The scenario over the seeds, per-request rows kept when they fit in memory."""
+    from planner.simulate import run
+
+    expected = scenario.traffic.mean_rps(0.0, scenario.duration_s) * scenario.duration_s
+    return run(
+        scenario,
+        seed_list,
+        keep_requests=expected * len(seed_list) < 2_000_000,
+        processes=max(1, min(len(seed_list), os.cpu_count() or 1)),
+    )
+
+
+def _judge(
+    scenario: Scenario,
+    seed_list: Sequence[int],
+    measured: Measurement,
+    predicted: Results,
+    tol: Tolerance,
+    *,
+    calibrate: bool,
+) -> Validation:
+    """Compare with the calibrated simulation (same seeds) when possible, else as specified."""
+    from planner.validation import compare
+    from planner.validation_calibration import calibrate as calibrated_scenario
+    from planner.validation_calibration import compare_calibrated
+
+    why_not = ""
+    if measured.platform is None:
+        why_not = (
+            "not calibrated: replica start and request times of a remote endpoint (--host) are "
+            "unknown"
+        )
+    elif not calibrate:
+        why_not = "not calibrated (--no-calibrate)"
+    else:
+        calibrated, calibration = calibrated_scenario(scenario, measured.platform)
+        if calibration.overrides:
+            again = with_warnings(lambda: _simulate(calibrated, seed_list))
+            return compare_calibrated(measured, predicted, again, calibration, scenario.slo, tol)
+        why_not = "not calibrated: the deployment measured no replica start and no request"
+    validation = compare(measured, predicted, scenario.slo, tol)
+    note = f"{why_not}; the prediction uses the scenario as specified"
+    return replace(validation, notes=(*validation.notes, note))
 
 
 def _tolerance(items: list[str]) -> Tolerance:
@@ -217,14 +262,17 @@ def _write_outputs(
     if validation.replicas is not None:
         validation.replicas.to_csv(out / "replicas.csv", index=False)
         written.append(out / "replicas.csv")
-    axes = plot_validation(validation, title=f"{scenario.name}: measured vs predicted")
+    title = f"{scenario.name}: measured vs predicted"
+    if validation.calibration is not None:
+        title += f"\n{validation.calibration.label}"
+    axes = plot_validation(validation, title=title)
     figure = axes[0].figure
     written.append(save_figure(figure, out / "validation.png"))
     if html is not None:
         rows = _rows(validation)
         import pandas as pd
 
-        table = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
+        table = pd.DataFrame(rows, columns=list(_columns(validation)))
         verdict = "PASSED" if validation.ok else "FAILED: " + "; ".join(validation.reasons)
         written.append(
             write_html(
@@ -244,39 +292,64 @@ def _write_outputs(
 
 
 def _rows(v: Validation) -> list[tuple[str, ...]]:
-    """(metric, predicted, same seed, band, measured, 95 % CI, verdict) strings of each check."""
-    from planner.report import format_rate, format_seconds
-
-    labels = {
-        "rate_503": "503 rate",
-        "latency_p95_s": "latency p95",
-        "latency_p99_s": "latency p99",
-        "peak_replicas": "peak replicas",
-    }
+    """One tuple of strings per check, in the order of `_columns(v)`."""
+    spec = v.specified
     rows: list[tuple[str, ...]] = []
     for name, check in v.checks.items():
-        fmt: Callable[[float], str] = (
-            format_rate
-            if name == "rate_503"
-            else format_seconds
-            if name.endswith("_s")
-            else (lambda x: "n/a" if not math.isfinite(x) else f"{x:.3g}")
-        )
-        verdict = {True: "agrees", False: "DISAGREES", None: "—"}[check.agrees]
-        rows.append(
-            (
-                labels.get(name, name),
-                fmt(check.predicted),
-                fmt(check.paired) if math.isfinite(check.paired) else "—",
-                f"{fmt(max(check.band[0], 0.0))} – {fmt(check.band[1])}",
-                fmt(check.measured),
-                f"{fmt(check.measured_ci95[0])} – {fmt(check.measured_ci95[1])}",
-                verdict,
-            )
-        )
+        fmt = _formatter(name)
+        cells = [LABELS.get(name, name)]
+        if spec is not None:
+            other = spec.checks[name]
+            cells += [fmt(other.predicted), _paired(other, fmt), VERDICTS[other.agrees]]
+        cells += [
+            fmt(check.predicted),
+            _paired(check, fmt),
+            f"{fmt(max(check.band[0], 0.0))} – {fmt(check.band[1])}",
+            fmt(check.measured),
+            f"{fmt(check.measured_ci95[0])} – {fmt(check.measured_ci95[1])}",
+            VERDICTS[check.agrees],
+        ]
+        rows.append(tuple(cells))
     return rows
 
 
+def _columns(v: Validation) -> tuple[str, ...]:
+    """ROW_COLUMNS, or with calibration the as-specified and calibrated predictions apart."""
+    if v.specified is None:
+        return ROW_COLUMNS
+    return (
+        "metric",
+        "predicted, as specified",
+        "same seed, as specified",
+        "verdict, as specified",
+        "predicted, calibrated",
+        "same seed, calibrated",
+        "band, calibrated",
+        *ROW_COLUMNS[4:],
+    )
+
+
+def _formatter(name: str) -> Callable[[float], str]:
+    from planner.report import format_rate, format_seconds
+
+    if name == "rate_503":
+        return format_rate
+    if name.endswith("_s"):
+        return format_seconds
+    return lambda x: "n/a" if not math.isfinite(x) else f"{x:.3g}"
+
+
+def _paired(check: Check, fmt: Callable[[float], str]) -> str:
+    return fmt(check.paired) if math.isfinite(check.paired) else "—"
+
+
+LABELS = {
+    "rate_503": "503 rate",
+    "latency_p95_s": "latency p95",
+    "latency_p99_s": "latency p99",
+    "peak_replicas": "peak replicas",
+}
+VERDICTS = {True: "agrees", False: "DISAGREES", None: "—"}
 # predicted: mean over seeds; same seed: the seed whose arrivals were sent; band: see validation
 ROW_COLUMNS = ("metric", "predicted", "same seed", "band", "measured", "95 % CI", "verdict")
 
@@ -299,11 +372,14 @@ def _print_table(scenario: Scenario, v: Validation, files: list[str]) -> None:
     table.add_column("", no_wrap=True)
     for row in rows:
         table.add_column(row[0], justify="right", no_wrap=True)
-    for i, label in enumerate(ROW_COLUMNS[1:], start=1):
+    for i, label in enumerate(_columns(v)[1:], start=1):
         cells = [row[i] for row in rows]
-        style = "bold red" if "DISAGREES" in cells else None
+        alarm = "DISAGREES" in cells
+        style = ("yellow" if "as specified" in label else "bold red") if alarm else None
         table.add_row(label, *cells, style=style)
     console.print(table)
+    if v.calibration is not None:
+        console.print(f"{v.calibration.label} (the verdict uses the calibrated prediction)")
     console.print(
         f"requests after warm-up {c['requests']} (sent {c['sent']}, answered {c['answered']}): "
         f"2xx {c['n_2xx']}, 503 {c['n_503']}, 429 {c['n_429']}, 504 {c['n_504']}, "
