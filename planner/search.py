@@ -21,21 +21,32 @@ How it stays at a few dozen simulations:
   capped by the previous target's answer (the cap is evaluated, not trusted).
 - Common random numbers: every candidate runs on the same seeds, so differences between
   candidates are differences of settings, not of luck; evaluated points are cached.
-- max_replicas RULE: Azure ML's formula at the peak plus two standard deviations of Poisson
-  noise, ceil((a + 2√a) / (target × max_concurrent)) with a = peak_rps × request_time_s
-  (`recommend.closed_form_recommendation`'s rule), at least min_replicas, at most the user's
-  `max_replicas_cap`. It is not searched: it bounds overshoot while letting the autoscaler
-  follow noise. `peak_replicas` in the candidates table shows when it was reached.
-- MINIMALITY: the chosen minimum comes with its neighbour min − 1 (same target and max),
-  evaluated and failing, and the words why; at the autoscaler's lowest allowed minimum
-  there is no neighbour and the result says so.
+- max_replicas RULE, then SEARCH: each target's minimum is found at Azure ML's formula at the
+  peak plus two standard deviations of Poisson noise, ceil((a + 2√a) / (target ×
+  max_concurrent)) with a = peak_rps × request_time_s (`recommend.closed_form_recommendation`'s
+  rule), at least min_replicas, at most the user's `max_replicas_cap`. In a spike azureml
+  overshoots to max_replicas (queued requests count as load), so the maximum drives cost: then
+  the smallest passing max_replicas in [min_replicas, rule] is found by bisection.
+- ASSUMPTION (monotone in the maximum): with min and target fixed, a higher max never adds
+  503s (the autoscaler may only add replicas) and never lowers cost. Checked on evaluated
+  points like the other one (`SearchResult.monotone_violations`). Targets' maxima are searched
+  cheapest first; a target is skipped when even a fixed pool of its minimum (its cheapest
+  possible cost: replicas never fall below min_replicas) costs more than the best found. With
+  the two other assumptions, a max that passed at a higher target and no larger minimum should
+  pass here too: it is evaluated first (not trusted) and, passing, narrows the interval.
+- The (min, max) plane is searched along two lines, min at the rule's max, then max at that
+  min: a higher min with a lower max is not tried, so "cheapest" means among those evaluated.
+- MINIMALITY at the final settings: min − 1 at the chosen max and target is evaluated (not
+  assumed) and must fail, and so must max − 1 at the chosen min and target (or max equals
+  min). A passing cheaper neighbour becomes the choice and the check repeats, so the answer is
+  the cheapest passing candidate found. At the autoscaler's lowest allowed minimum there is no
+  min neighbour; when the budget runs out first, the result says what was not shown.
 How one candidate is simulated and judged (its starting replicas, the cache, the failure
 reason in words): `planner.search_eval`.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 import time
@@ -55,7 +66,9 @@ from planner.search_eval import (
     Evaluator,
     chosen_reasons,
     infeasible_error,
+    max_minimality_text,
     minimality_text,
+    monotone_violations,
 )
 
 if TYPE_CHECKING:
@@ -77,12 +90,20 @@ PARALLEL_REQUESTS = 50_000  # per evaluation (all seeds): above this, seeds run 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchResult:
-    """The cheapest passing settings, the proof that one replica fewer fails, and the evidence."""
+    """The cheapest passing settings, the proof that one replica fewer fails, and the evidence.
+
+    One replica fewer means min_replicas − 1 (same max and target) and max_replicas − 1 (same
+    min and target), both evaluated at the final settings; the candidates table holds every
+    evaluation with the search step that asked for it (`planner.search_eval.STEPS`).
+    """
 
     scenario: Scenario  # as given; `chosen.results.scenario` is the one with the settings
     chosen: Candidate
     failing_neighbour: Candidate | None  # min_replicas − 1, same max and target; None at the floor
     minimality: str  # the statement, in words
+    max_neighbour: Candidate | None  # max_replicas − 1, same min and target, failing; None if
+    # max equals min (nothing lower allowed) or it was not shown
+    max_minimality: str  # the statement, in words
     cheapest_failing: Candidate | None  # cheaper than the chosen one (or the cheapest failure)
     candidates: pd.DataFrame  # CANDIDATE_COLUMNS, one row per evaluation, in evaluation order
     simulations: int  # candidate evaluations (each over every seed)
@@ -90,7 +111,7 @@ class SearchResult:
     seeds: tuple[int, ...]
     closed_form: Recommendation | None  # at the scenario's own target; None if it has no answer
     targets: tuple[float, ...]
-    max_replicas_rule: str
+    max_replicas_rule: str  # the top of the max_replicas search
     reasons: dict[str, str]  # one line per chosen setting
     monotone_violations: tuple[str, ...]
     budget_exhausted: bool
@@ -181,24 +202,56 @@ def _search_target(
     return at(passing)  # cached: every value `passing` takes was evaluated
 
 
-def _monotone_violations(candidates: Sequence[Candidate]) -> list[str]:
-    """Points that break 'more minimum replicas never add 503s' (same target and max)."""
-    out: list[str] = []
-    groups: dict[tuple[float, int], list[Candidate]] = {}
-    for c in candidates:
-        groups.setdefault((c.target_utilization, c.max_replicas), []).append(c)
-    for (target, max_r), group in groups.items():
-        group.sort(key=lambda c: c.min_replicas)
-        for lo, hi in itertools.pairwise(group):
-            r_lo, r_hi = lo.summary.values["rate_503"], hi.summary.values["rate_503"]
-            if (lo.meets_slo and not hi.meets_slo) or r_hi > r_lo + 1e-12:
-                out.append(
-                    f"target {target:g}, max {max_r}: min_replicas {hi.min_replicas} gives "
-                    f"rate_503 {r_hi:.4g} ({'fails' if not hi.meets_slo else 'passes'}) but "
-                    f"{lo.min_replicas} gives {r_lo:.4g} "
-                    f"({'passes' if lo.meets_slo else 'fails'})"
-                )
-    return out
+def _search_max(ev: Evaluator, found: Candidate) -> Candidate:
+    """Smallest passing max_replicas in [min, found's max] at found's min and target (bisection).
+
+    `found` passes; below min_replicas nothing is allowed, so min − 1 acts as the failing end.
+    A passing (min', max', target') already evaluated with min' <= min and target' >= target
+    should pass here too with max' (monotone in min and target): the smallest such max' is
+    evaluated first (evaluated, not trusted) and narrows the interval when it passes.
+    """
+    m, t = found.min_replicas, found.target_utilization
+    passing, failing = found.max_replicas, max(m, 1) - 1
+    hints = [
+        c.max_replicas
+        for c in ev.order
+        if c.meets_slo and c.min_replicas <= m and c.target_utilization >= t
+    ]
+    hint = min((h for h in hints if h > failing), default=None)
+    if hint is not None and hint < passing and not ev.exhausted:
+        if ev(m, hint, t).meets_slo:
+            passing = hint
+        else:
+            failing = hint
+    while passing - failing > 1 and not ev.exhausted:
+        mid = (passing + failing) // 2
+        if ev(m, mid, t).meets_slo:
+            passing = mid
+        else:
+            failing = mid
+    return ev(m, passing, t)  # cached: every value `passing` takes was evaluated
+
+
+def _settle(
+    ev: Evaluator, chosen: Candidate, floor: int
+) -> tuple[Candidate, Candidate | None, Candidate | None]:
+    """Minimality at the final settings: evaluate min − 1 and max − 1; a cheaper pass wins.
+
+    Returns the choice and its min and max neighbours (evaluated; None when below the floor,
+    below min_replicas or past the budget). Ends because every switch lowers the cost key.
+    """
+    while True:
+        m, top, t = chosen.key
+        below_min = ev.within_budget(m - 1, top, t) if m > floor else None
+        below_max = ev.within_budget(m, top - 1, t) if top > max(m, 1) else None
+        better = [
+            c
+            for c in (below_min, below_max)
+            if c is not None and c.meets_slo and _cost_key(c) < _cost_key(chosen)
+        ]
+        if not better:
+            return chosen, below_min, below_max
+        chosen = min(better, key=_cost_key)
 
 
 def _pool_size(scenario: Scenario, processes: int | None) -> int:
@@ -220,6 +273,10 @@ def search_settings(
     max_simulations: int = DEFAULT_MAX_SIMULATIONS,
 ) -> SearchResult:
     """Cheapest min_replicas, max_replicas and target_utilization meeting the scenario's SLO.
+
+    Per target the smallest passing minimum at the max_replicas rule, then the smallest passing
+    maximum at that minimum; the cheapest passing candidate, with min − 1 and max − 1 evaluated
+    at its settings (see the module docstring).
 
     Args:
         scenario: a validated scenario with an autoscaler; its seeds, SLO and traffic are used.
@@ -288,32 +345,33 @@ def search_settings(
     ev = Evaluator(
         scenario, base_rps=base_rps, price=cost_per_replica_hour, pool=pool, budget=max_simulations
     )
-    best_per_target: dict[float, Candidate] = {}
+    found: dict[float, Candidate] = {}
+    measured_h = (scenario.duration_s - scenario.warmup_s) / 3600.0
     try:
         start = upper
         for t in tried:  # high to low: a lower target never needs a higher minimum
             if ev.exhausted:
                 break
-            found = _search_target(
+            best = _search_target(
                 ev, t, start=start, lower=lower, floor=floor, top=top, max_cap=rule_max[t]
             )
-            if found is not None:
-                best_per_target[t] = found
-                start = min(start, found.min_replicas)
+            if best is not None:
+                found[t] = best
+                start = min(start, best.min_replicas)
+        ev.step = "max"
+        for t in sorted(found, key=lambda t: _cost_key(found[t])):  # cheapest first
+            passing = [c for c in ev.order if c.meets_slo]
+            # A fixed pool of the minimum is the cheapest any max can be: skip if it cannot win.
+            if ev.exhausted or found[t].min_replicas * measured_h > min(
+                c.replica_hours for c in passing
+            ):
+                continue
+            _search_max(ev, found[t])
         passing = [c for c in ev.order if c.meets_slo]
         if not passing:
             raise infeasible_error(ev.order, top, max_replicas_cap, ev.exhausted)
-        chosen = min(passing, key=_cost_key)
-        # Minimality: min − 1 at the same max and target must fail; step down while it passes.
-        neighbour: Candidate | None = None
-        while chosen.min_replicas > floor and not ev.exhausted:
-            neighbour = ev(chosen.min_replicas - 1, chosen.max_replicas, chosen.target_utilization)
-            if not neighbour.meets_slo:
-                break
-            chosen, neighbour = neighbour, None
-        if neighbour is None and chosen.min_replicas > floor:
-            key = (chosen.min_replicas - 1, chosen.max_replicas, chosen.target_utilization)
-            neighbour = ev.cache.get(key)
+        ev.step = "check"
+        chosen, neighbour, max_neighbour = _settle(ev, min(passing, key=_cost_key), floor)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -327,6 +385,10 @@ def search_settings(
         chosen=chosen,
         failing_neighbour=neighbour if neighbour is not None and not neighbour.meets_slo else None,
         minimality=minimality_text(chosen, neighbour, floor, slo.max_rate_503),
+        max_neighbour=(
+            max_neighbour if max_neighbour is not None and not max_neighbour.meets_slo else None
+        ),
+        max_minimality=max_minimality_text(chosen, max_neighbour),
         cheapest_failing=cheapest_failing,
         candidates=candidates,
         simulations=len(ev.order),
@@ -335,13 +397,22 @@ def search_settings(
         closed_form=closed,
         targets=tried,
         max_replicas_rule=(
-            "Azure ML formula at the peak plus two standard deviations of Poisson noise: "
+            "the top of the max_replicas search, Azure ML's formula at the peak plus two "
+            "standard deviations of Poisson noise: "
             f"ceil(({peak_rps:g} × {rt:g} + 2√({peak_rps * rt:g})) / (target × {mc}))"
             + ("" if max_replicas_cap is None else f", capped at {max_replicas_cap}")
             + ", at least min_replicas"
         ),
-        reasons=chosen_reasons(chosen, neighbour, peak_rps, base_rps, len(ev.seeds)),
-        monotone_violations=tuple(_monotone_violations(ev.order)),
+        reasons=chosen_reasons(
+            chosen,
+            neighbour,
+            max_neighbour,
+            peak=peak_rps,
+            base=base_rps,
+            seeds=len(ev.seeds),
+            rule_max=max(rule_max[chosen.target_utilization], chosen.min_replicas),
+        ),
+        monotone_violations=tuple(monotone_violations(ev.order)),
         budget_exhausted=ev.exhausted,
         elapsed_s=time.perf_counter() - started,
         cost_per_replica_hour=cost_per_replica_hour,

@@ -4,13 +4,16 @@
 deployment with the candidate's settings, simulates it on the scenario's seeds (common random
 numbers: every candidate runs on the same seeds; in a process pool when given one), summarises
 it with `metrics.summarise` and returns a `Candidate`: the summary, the replica-hours (and
-cost), the SLO verdict and, for a failure, the reason in words: the summary's reasons plus
+cost), the SLO verdict, the search step that asked for it (`STEPS`) and, for a failure, the
+reason in words: the summary's reasons plus
 when the 503s came and what the replicas were doing then (`insights.explain_503s`).
 Evaluations are cached by setting and counted against the search's budget.
 
 The search's result in words is written here too: why the chosen settings
-(`chosen_reasons`), whether its minimum is shown minimal (`minimality_text`) and, when nothing
-passes, the `InfeasibleError` naming the bound and the best candidate (`infeasible_error`).
+(`chosen_reasons`), whether its minimum and its maximum are shown minimal (`minimality_text`,
+`max_minimality_text`), the evaluated points that break the search's monotone assumptions
+(`monotone_violations`) and, when nothing passes, the `InfeasibleError` naming the bound and
+the best candidate (`infeasible_error`).
 
 Each candidate starts at the replica count its autoscaler settles at for the opening rate
 (clamped to min..max), so the warm-up absorbs noise, not a cold start of the whole deployment.
@@ -18,6 +21,7 @@ Each candidate starts at the replica count its autoscaler settles at for the ope
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -35,17 +39,26 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CANDIDATE_COLUMNS",
+    "STEPS",
     "Candidate",
     "Evaluator",
     "chosen_reasons",
     "infeasible_error",
+    "max_minimality_text",
     "minimality_text",
+    "monotone_violations",
 ]
 
 CANDIDATE_COLUMNS = (
     "min_replicas", "max_replicas", "target_utilization", "rate_503", "rate_503_upper",
     "latency_p99_upper_s", "peak_replicas", "replica_hours", "cost", "meets_slo", "reason",
+    "step",
 )  # fmt: skip
+STEPS = {
+    "min": "smallest min_replicas at the max_replicas rule",
+    "max": "smallest max_replicas at that minimum (bisection)",
+    "check": "neighbours min − 1 and max − 1 at the final settings",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +73,7 @@ class Candidate:
     cost: float | None
     meets_slo: bool
     reason: str  # why it fails (or "meets the SLO")
+    step: str = "min"  # the search step that evaluated it: a key of STEPS
     results: Results = field(repr=False, compare=False)
 
     @property
@@ -82,6 +96,7 @@ class Candidate:
             "cost": self.cost,
             "meets_slo": self.meets_slo,
             "reason": self.reason,
+            "step": self.step,
         }
 
 
@@ -107,7 +122,10 @@ def _failure_reason(summary: Summary, results: Results, max_replicas: int) -> st
             "the load rose faster than the cold start)"
         )
     elif ex.share_at_max is not None and ex.share_at_max >= 0.5:
-        cause = f"{ex.share_at_max:.0%} at max_replicas {max_replicas}: the ceiling is too low)"
+        cause = (
+            f"{ex.share_at_max:.0%} at max_replicas {max_replicas} with every replica ready: "
+            "the ceiling is too low)"
+        )
     else:
         cause = "mostly with no replica starting: the autoscaler had not asked for more)"
     return words + when + ", " + cause
@@ -133,10 +151,20 @@ class Evaluator:
         self.seeds = tuple(int(s) for s in scenario.seeds)
         self.cache: dict[tuple[int, int, float], Candidate] = {}
         self.order: list[Candidate] = []
+        self.step = "min"  # recorded on each new candidate: the search sets it as it goes
 
     @property
     def exhausted(self) -> bool:
         return len(self.order) >= self.budget
+
+    def within_budget(
+        self, min_replicas: int, max_replicas: int, target: float
+    ) -> Candidate | None:
+        """The cached candidate, else a new evaluation if the budget allows, else None."""
+        key = (min_replicas, max_replicas, target)
+        if key in self.cache or not self.exhausted:
+            return self(min_replicas, max_replicas, target)
+        return None
 
     def __call__(self, min_replicas: int, max_replicas: int, target: float) -> Candidate:
         key = (min_replicas, max_replicas, target)
@@ -171,6 +199,7 @@ class Evaluator:
             cost=None if self.price is None else hours * self.price,
             meets_slo=meets,
             reason=reason,
+            step=self.step,
             results=results,
         )
         self.cache[key] = cand
@@ -199,24 +228,89 @@ def infeasible_error(
     )
 
 
+def monotone_violations(candidates: Sequence[Candidate]) -> list[str]:
+    """Evaluated points that break the search's monotone assumptions, in words.
+
+    More min_replicas (same target and max) or more max_replicas (same target and min) must
+    never give a higher 503 rate, nor turn a pass into a failure.
+    """
+    out: list[str] = []
+    for setting, other in (("min_replicas", "max"), ("max_replicas", "min")):
+        groups: dict[tuple[float, int], list[Candidate]] = {}
+        for c in candidates:
+            fixed = c.max_replicas if setting == "min_replicas" else c.min_replicas
+            groups.setdefault((c.target_utilization, fixed), []).append(c)
+        for (target, fixed), group in groups.items():
+            group.sort(
+                key=lambda c: c.min_replicas if setting == "min_replicas" else c.max_replicas
+            )
+            for lo, hi in itertools.pairwise(group):
+                r_lo, r_hi = lo.summary.values["rate_503"], hi.summary.values["rate_503"]
+                if (lo.meets_slo and not hi.meets_slo) or r_hi > r_lo + 1e-12:
+                    v_lo, v_hi = (
+                        (lo.min_replicas, hi.min_replicas)
+                        if setting == "min_replicas"
+                        else (lo.max_replicas, hi.max_replicas)
+                    )
+                    out.append(
+                        f"target {target:g}, {other} {fixed}: {setting} {v_hi} gives rate_503 "
+                        f"{r_hi:.4g} ({'passes' if hi.meets_slo else 'fails'}) but {v_lo} gives "
+                        f"{r_lo:.4g} ({'passes' if lo.meets_slo else 'fails'})"
+                    )
+    return out
+
+
 def minimality_text(chosen: Candidate, neighbour: Candidate | None, floor: int, slo: float) -> str:
     """Whether the chosen minimum is shown minimal: its failing neighbour, the floor, or not."""
     m = chosen.min_replicas
+    same = f"same max {chosen.max_replicas}, target {chosen.target_utilization:g}"
     if neighbour is not None and not neighbour.meets_slo:
-        return (
-            f"min_replicas {m} is minimal: {m - 1} (same max {chosen.max_replicas}, target "
-            f"{chosen.target_utilization:g}) fails: {neighbour.reason}"
-        )
+        return f"min_replicas {m} is minimal: {m - 1} ({same}) fails: {neighbour.reason}"
     if m <= floor:
         return f"min_replicas {m} is the lowest the autoscaler allows: nothing smaller to test"
+    if neighbour is not None:
+        return (
+            f"min_replicas {m} is NOT shown minimal: {m - 1} ({same}) also passes but costs "
+            f"more ({neighbour.replica_hours:.4g} against {chosen.replica_hours:.4g} replica-h)"
+        )
     return (
         f"min_replicas {m} is NOT shown minimal: {m - 1} was not evaluated as failing "
         "(the max_simulations budget ran out)"
     )
 
 
+def max_minimality_text(chosen: Candidate, neighbour: Candidate | None) -> str:
+    """Whether the chosen maximum is shown minimal: max − 1 fails, is below min, or not shown."""
+    m, top = chosen.min_replicas, chosen.max_replicas
+    same = f"same min {m}, target {chosen.target_utilization:g}"
+    if top <= max(m, 1):
+        lowest = "min_replicas" if top == m else "1"
+        return (
+            f"max_replicas {top} is the lowest allowed (max_replicas >= {lowest}): a pool of "
+            f"at most {top} replicas meets the SLO"
+        )
+    if neighbour is not None and not neighbour.meets_slo:
+        return f"max_replicas {top} is minimal: {top - 1} ({same}) fails: {neighbour.reason}"
+    if neighbour is not None:
+        return (
+            f"max_replicas {top} is NOT shown minimal: {top - 1} ({same}) also passes but costs "
+            f"more ({neighbour.replica_hours:.4g} against {chosen.replica_hours:.4g} replica-h)"
+        )
+    return (
+        f"max_replicas {top} is NOT shown minimal: {top - 1} was not evaluated "
+        "(the max_simulations budget ran out)"
+    )
+
+
 def chosen_reasons(
-    chosen: Candidate, neighbour: Candidate | None, peak: float, base: float, seeds: int
+    chosen: Candidate,
+    neighbour: Candidate | None,
+    max_neighbour: Candidate | None,
+    *,
+    peak: float,
+    base: float,
+    seeds: int,
+    rule_max: int,
 ) -> dict[str, str]:
     """One line per chosen setting (min_replicas, max_replicas, target_utilization): why."""
     s = chosen.summary
@@ -235,7 +329,7 @@ def chosen_reasons(
             f"smallest warm pool meeting the SLO through the {base:g} → {peak:g} rps spike: "
             f"{verdict}{failing}"
         ),
-        "max_replicas": _max_reason(chosen, peak),
+        "max_replicas": _max_reason(chosen, max_neighbour, peak, rule_max),
         "target_utilization": (
             f"the cheapest passing target tried: {chosen.replica_hours:.3g} replica-hours "
             "over the scenario"
@@ -243,14 +337,30 @@ def chosen_reasons(
     }
 
 
-def _max_reason(chosen: Candidate, peak: float) -> str:
-    """The rule, and whether the autoscaler reached the cap (in how many seeds)."""
+def _max_reason(chosen: Candidate, neighbour: Candidate | None, peak: float, rule: int) -> str:
+    """Why this max: the search's answer (and max − 1's failure), and whether it was reached."""
+    top = chosen.max_replicas
     peaks = chosen.results.summary["peak_replicas"].to_numpy()
-    hit = int((peaks >= chosen.max_replicas).sum())
-    text = f"formula at {peak:g} rps plus Poisson headroom (the rule)"
+    hit = int((peaks >= top).sum())
+    rule_text = f"the rule's {rule} (formula at {peak:g} rps plus Poisson headroom)"
+    if top <= max(chosen.min_replicas, 1):
+        text = (
+            f"smallest max meeting the SLO: {top}, the lowest allowed (a pool of at most {top} "
+            f"replicas); searched from {rule_text} down"
+        )
+    elif neighbour is not None and not neighbour.meets_slo:
+        text = (
+            f"smallest max meeting the SLO: {top}; {top - 1} fails: {neighbour.reason}; "
+            f"searched from {rule_text} down"
+        )
+    else:
+        text = f"{rule_text if top == rule else f'max {top}'}; NOT shown minimal: " + (
+            f"{top - 1} also passes but costs more" if neighbour is not None else
+            f"{top - 1} was not evaluated (the max_simulations budget ran out)"
+        )  # fmt: skip
     if hit == 0:
         return f"{text}; never reached: at most {int(peaks.max())} replicas ran"
     return (
         f"{text}; reached in {hit} of {peaks.size} seeds (queued requests count as load, so "
-        "the autoscaler overshoots in a spike): the SLO was met with this cap in place"
+        "the autoscaler overshoots in a spike)"
     )

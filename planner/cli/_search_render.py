@@ -2,7 +2,8 @@
 
 Not a command: `planner recommend` calls these when it runs the simulation-backed search.
 `render_search(result, console)` prints the chosen settings with their reasons, the cheapest
-candidates with pass/fail, the cheapest failing candidate and why, the minimality statement
+candidates with pass/fail and the search step that evaluated each, the cheapest failing
+candidate and why, the minimality statements (min − 1 and max − 1 at the chosen settings)
 and the work done. `search_to_dict(result)` is the JSON/YAML form (its top-level
 min_replicas / max_replicas / target_utilization / max_concurrent / ... keys are what
 `planner export --from-json` reads). `search_html_sections(result)` gives (heading, content)
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["TABLE_ROWS", "render_search", "search_html_sections", "search_to_dict"]
 
 TABLE_ROWS = 12  # candidates shown in the terminal table (all of them go to JSON and HTML)
+BUDGET_NOTE = (
+    "The max_simulations budget ran out: the search stopped early, so the choice is the "
+    "cheapest of the candidates evaluated and may not be shown minimal (see above)."
+)
 
 
 def _num(x: Any) -> Any:
@@ -122,6 +127,8 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
         "reasons": dict(result.reasons),
         "minimality": result.minimality,
         "failing_neighbour": _candidate_dict(result.failing_neighbour),
+        "max_minimality": result.max_minimality,
+        "max_neighbour": _candidate_dict(result.max_neighbour),
         "cheapest_failing": _candidate_dict(result.cheapest_failing),
         "max_replicas_rule": result.max_replicas_rule,
         "targets": list(result.targets),
@@ -144,6 +151,8 @@ def render_search(result: SearchResult, console: Console) -> None:
     """Print the search result for a person: settings and why, candidates, the proof, the work."""
     from rich import box
     from rich.table import Table
+
+    from planner.search_eval import STEPS
 
     c, s = result.chosen, result.chosen.summary
     scenario = result.scenario
@@ -183,10 +192,13 @@ def render_search(result: SearchResult, console: Console) -> None:
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,  # fits 80 columns with the step column
     )
     for name in ("min", "max", "target", "503 mean", "503 upper", "p99 upper", "cost"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("SLO", min_width=13)  # "pass ◀ chosen" must not be cut
+    table.add_column("step")  # last: cut before the verdict on a narrow terminal
     for row in shown.to_dict("records"):
         cost = f"{row['replica_hours']:.3g} h"
         if row["cost"] is not None and not _isnan(row["cost"]):
@@ -201,6 +213,7 @@ def render_search(result: SearchResult, console: Console) -> None:
             _secs(row["latency_p99_upper_s"]),
             cost,
             verdict + (" ◀ chosen" if row["chosen"] else ""),
+            row["step"],
             style="bold" if row["chosen"] else ("red" if not row["meets_slo"] else None),
         )
     console.print(table)
@@ -213,21 +226,19 @@ def render_search(result: SearchResult, console: Console) -> None:
             f"({_money(result, failing)}): {failing.reason}"
         )
     console.print(f"[bold]Minimality[/bold]: {result.minimality}")
+    console.print(f"[bold]Minimality of the maximum[/bold]: {result.max_minimality}")
     for note in result.monotone_violations:
-        console.print(
-            f"[yellow]Assumption broken[/yellow] (more minimum replicas, more 503s): {note}"
-        )
+        console.print(f"[yellow]Assumption broken[/yellow] (more replicas, more 503s): {note}")
     if result.budget_exhausted:
-        console.print(
-            "[yellow]The max_simulations budget ran out: the search stopped early.[/yellow]"
-        )
+        console.print(f"[yellow]{BUDGET_NOTE}[/yellow]")
     start = ""
     if result.closed_form is not None:
         cf = result.closed_form
         start = f"; closed-form start: min {cf.min_replicas}, max {cf.max_replicas}"
     console.print(
         f"{result.simulations} simulations ({result.replications} replications) in "
-        f"{result.elapsed_s:.1f} s{start}. max_replicas rule: {result.max_replicas_rule}."
+        f"{result.elapsed_s:.1f} s{start}. max_replicas rule: {result.max_replicas_rule}. "
+        "Steps: " + "; ".join(f"{k}: {v}" for k, v in STEPS.items()) + "."
     )
 
 
@@ -238,6 +249,7 @@ def _isnan(x: Any) -> bool:
 def search_html_sections(result: SearchResult) -> list[tuple[str, Any]]:
     """(heading, content) pairs for `planner.report.write_html`: settings, plots, tables, proof."""
     from planner.report import plot_candidates, plot_timeline, summary_frame
+    from planner.search_eval import STEPS
 
     c = result.chosen
     data = search_to_dict(result)
@@ -270,7 +282,7 @@ def search_html_sections(result: SearchResult) -> list[tuple[str, Any]]:
         ("Chosen settings over time", timeline),
         ("Candidates: cost against 503 rate", ax),
         ("Candidates, cheapest first", df),
-        ("Minimality", result.minimality),
+        ("Minimality", f"{result.minimality}\n\n{result.max_minimality}"),
     ]
     if result.cheapest_failing is not None:
         f = result.cheapest_failing
@@ -285,7 +297,10 @@ def search_html_sections(result: SearchResult) -> list[tuple[str, Any]]:
         f"{result.simulations} simulations ({result.replications} replications over seeds "
         f"{list(result.seeds)}) in {result.elapsed_s:.1f} s.",
         f"max_replicas rule: {result.max_replicas_rule}.",
+        "Steps: " + "; ".join(f"{k}: {v}" for k, v in STEPS.items()) + ".",
     ]
+    if result.budget_exhausted:
+        notes.append(BUDGET_NOTE)
     notes += [f"Assumption broken: {v}" for v in result.monotone_violations]
     sections.append(("Search", "\n\n".join(notes)))
     return sections
