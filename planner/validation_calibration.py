@@ -100,8 +100,8 @@ class Calibration:
     n_requests: int
 
     @property
-    def label(self) -> str:
-        """`calibrated: cold start 6.31 s measured vs 5 s specified, request 0.204 s vs 0.2 s`."""
+    def detail(self) -> str:
+        """`cold start 6.31 s measured vs 5 s specified, request 0.204 s vs 0.2 s`."""
         if math.isfinite(self.measured_cold_start_s):
             cold = (
                 f"cold start {_s(self.measured_cold_start_s)} measured vs "
@@ -115,7 +115,12 @@ class Calibration:
             )
         else:
             request = f"request {_s(self.specified_request_time_s)} (not measured)"
-        return f"calibrated: {cold}, {request}"
+        return f"{cold}, {request}"
+
+    @property
+    def label(self) -> str:
+        """`calibrated: ` and the detail."""
+        return f"calibrated: {self.detail}"
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready: both means of each, the sample sizes and the overrides applied."""
@@ -219,7 +224,13 @@ def compare_calibrated(
     if replicas is not None and v_spec.replicas is not None:
         spec_total = v_spec.replicas["predicted_ready"] + v_spec.replicas["predicted_starting"]
         replicas = replicas.assign(specified_total=spec_total.to_numpy())
-    notes = [*v_cal.notes, f"verdict against the prediction {calibration.label}"]
+    where = "during the test" if calibration.starts_during_test else "at deployment start"
+    notes = [
+        *v_cal.notes,
+        f"the verdict uses the prediction calibrated with what the local deployment measured "
+        f"({calibration.detail}; {calibration.n_starts} replica starts {where}, "
+        f"{calibration.n_requests} requests)",
+    ]
     spec_503 = v_spec.checks["rate_503"]
     paired = f", same seed {_pct(spec_503.paired)}" if math.isfinite(spec_503.paired) else ""
     agree = "agrees" if v_spec.agrees_with_prediction else "would NOT agree"

@@ -118,7 +118,7 @@ def plot_validation(validation: Validation, *, axes: Any = None, title: str | No
     ax.plot(t + 0.5, ps["measured_p95_s"], "o", ms=3, color="#4c72b0", label="measured p95")
     ax.plot(t + 0.5, ps["predicted_p95_s"], color="#222", label=f"{which} p95 (mean of seeds)")
     if calibrated:
-        ax.plot(t + 0.5, ps["specified_p95_s"], label="as specified p95", **spec)
+        ax.plot(t + 0.5, ps["specified_p95_s"], label="predicted as specified p95", **spec)
     ax.set_ylabel("latency p95 per second (s)")
     ax.legend(fontsize=8, loc="upper left")
     ax = axes[2]
@@ -137,7 +137,8 @@ def plot_validation(validation: Validation, *, axes: Any = None, title: str | No
         ax.fill_between(t, reps["predicted_total_min"], reps["predicted_total_max"],
                         step="post", color="#888", alpha=0.3, lw=0)  # fmt: skip
         if "specified_total" in reps.columns:
-            ax.step(t, reps["specified_total"], where="post", label="as specified", **spec)
+            label = "predicted as specified"
+            ax.step(t, reps["specified_total"], where="post", label=label, **spec)
         ax.legend(fontsize=8, loc="upper left")
     ax.set_ylabel("replicas")
     ax.set_xlabel("time since test start (s)")

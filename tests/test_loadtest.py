@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from planner.cli import app
+from planner.cli._loadtest_render import print_table
+from planner.cli.loadtest import _judge, _simulate
+from planner.scenario import scenario_from_dict
+from planner.validation import Measurement, Tolerance, compare
+from planner.validation_calibration import PlatformTimes
 
 runner = CliRunner()
 
@@ -106,6 +113,11 @@ def test_too_few_replicas_give_503s_and_exit_1(too_small: Any) -> None:
     assert rate["predicted"] > 0.02
     assert "FAILED: SLO missed: measured 503 rate" in stderr
     assert doc["counts"]["n_503"] > 0
+    _assert_calibrated(doc)
+    # the as-specified prediction is there too, with the same seeds (and the same arrivals)
+    spec = doc["as_specified"]["rate_503"]
+    assert spec["predicted"] > 0.02
+    assert isinstance(doc["as_specified"]["agrees_with_prediction"], bool)
     assert (out / "validation.png").stat().st_size > 10_000
     assert "measured" in (out / "report.html").read_text(encoding="utf-8")
 
@@ -131,6 +143,26 @@ def test_recommended_settings_give_no_503s_and_exit_0(
     # the warm pool was there all along
     assert replicas["measured_ready"].min() >= recommended["min_replicas"]
     assert "FAILED" not in stderr
+    _assert_calibrated(doc)
+    assert doc["as_specified"]["rate_503"]["predicted"] <= slo_503
+
+
+def _assert_calibrated(doc: dict[str, Any]) -> None:
+    """The verdict is against a calibrated prediction: real start >= cold_start_s, slot >= 0.1 s."""
+    cal = doc["calibration"]
+    cold, request = cal["cold_start_s"], cal["request_time_s"]
+    assert cold["specified"] == 2 and request["specified"] == pytest.approx(0.1)
+    assert cold["starts"] >= 1 and cold["measured"] >= 2.0  # process + init() + the 2 s sleep
+    assert 0.1 <= request["measured"] < 0.13  # the 0.1 s sleep plus the router's hop
+    assert request["requests"] >= doc["counts"]["n_2xx"]
+    assert cal["overrides"]["service.request_time_s"] == pytest.approx(request["measured"])
+    assert cal["label"].startswith("calibrated: cold start ")
+    # measured agrees with the calibrated prediction: inside its band
+    for name in ("rate_503", "latency_p95_s"):
+        check = doc[name]
+        assert check["agrees"] is True, (name, check)
+        assert check["band"][0] <= check["measured"] <= check["band"][1]
+    assert doc["as_specified"]["rate_503"]["predicted"] is not None
 
 
 @pytest.mark.slow
@@ -181,3 +213,40 @@ def test_bad_options_are_rejected_before_anything_starts(
     assert result.exit_code == 2
     text = result.stderr.translate({ord(c): " " for c in "│╭╮╰╯─"})  # rich's error box
     assert message in " ".join(text.split())
+
+
+def test_judge_calibrates_only_a_local_measurement(capsys: pytest.CaptureFixture[str]) -> None:
+    """Local: judged against the calibrated simulation, both shown; --host/--no-calibrate: not."""
+    scenario = scenario_from_dict({**SPEC, "name": "judge", "duration_s": 12, "warmup_s": 2})
+    seeds = (0, 1)
+    predicted = _simulate(scenario, seeds)
+    n = 60
+    requests = pd.DataFrame(
+        {"t_s": np.linspace(0, 11.9, n), "lag_s": 0.001, "status": 200, "response_time_s": 0.11}
+    )
+    platform = PlatformTimes(
+        start_times_s=(2.5, 2.6, 2.7), starts_during_test=True, slot_time_s=0.11, dispatched=n
+    )
+    local = Measurement(requests=requests, sent=n, seed=0, platform=platform)
+    v = _judge(scenario, seeds, local, predicted, Tolerance(), calibrate=True)
+    assert v.calibration is not None and v.specified is not None
+    assert v.calibration.overrides == {
+        "service.cold_start_s": {"dist": "empirical", "samples": [2.5, 2.6, 2.7]},
+        "service.request_time_s": 0.11,
+    }
+    assert v.reps == 2 and v.specified.reps == 2  # the same seeds for both
+    assert v.specified.checks["rate_503"].predicted == predicted.summary["rate_503"].mean()
+    print_table(scenario, v, [])
+    shown = capsys.readouterr().out
+    assert (
+        "calibrated: cold start 2.6 s measured vs 2 s specified, request 0.11 s vs 0.1 s" in shown
+    )
+    assert "as specified" in shown and "band" in shown
+    for measured, flag, why in (
+        (replace(local, platform=None), True, "replica start and request times of a remote"),
+        (local, False, "not calibrated (--no-calibrate)"),
+    ):
+        v = _judge(scenario, seeds, measured, predicted, Tolerance(), calibrate=flag)
+        assert v.calibration is None and v.specified is None
+        assert v.checks == compare(measured, predicted).checks
+        assert why in v.notes[-1] and v.notes[-1].endswith("uses the scenario as specified")

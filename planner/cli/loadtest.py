@@ -6,7 +6,7 @@ import difflib
 import json
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -15,12 +15,13 @@ import typer
 
 from planner.cli._app import app, handles_errors
 from planner.cli._common import TableOrJson, choose_seeds, json_safe, with_warnings
+from planner.cli._loadtest_render import columns, print_table, rows
 from planner.errors import PlannerError
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
     from planner.simulate import Results
-    from planner.validation import Check, Measurement, Tolerance, Validation
+    from planner.validation import Measurement, Tolerance, Validation
 
 T = TypeVar("T")
 DEFAULT_OUT = Path(".planner") / "loadtest"
@@ -161,7 +162,7 @@ def loadtest(
     if output_format is TableOrJson.json:
         typer.echo(json.dumps(json_safe(payload), indent=2))
     else:
-        _print_table(scenario, validation, payload["files"])
+        print_table(scenario, validation, payload["files"])
     if not validation.ok:
         for reason in validation.reasons:
             typer.echo(f"FAILED: {reason}", err=True)
@@ -269,10 +270,9 @@ def _write_outputs(
     figure = axes[0].figure
     written.append(save_figure(figure, out / "validation.png"))
     if html is not None:
-        rows = _rows(validation)
         import pandas as pd
 
-        table = pd.DataFrame(rows, columns=list(_columns(validation)))
+        table = pd.DataFrame(rows(validation), columns=list(columns(validation)))
         verdict = "PASSED" if validation.ok else "FAILED: " + "; ".join(validation.reasons)
         written.append(
             write_html(
@@ -289,108 +289,3 @@ def _write_outputs(
         )
     plt.close(figure)
     return written
-
-
-def _rows(v: Validation) -> list[tuple[str, ...]]:
-    """One tuple of strings per check, in the order of `_columns(v)`."""
-    spec = v.specified
-    rows: list[tuple[str, ...]] = []
-    for name, check in v.checks.items():
-        fmt = _formatter(name)
-        cells = [LABELS.get(name, name)]
-        if spec is not None:
-            other = spec.checks[name]
-            cells += [fmt(other.predicted), _paired(other, fmt), VERDICTS[other.agrees]]
-        cells += [
-            fmt(check.predicted),
-            _paired(check, fmt),
-            f"{fmt(max(check.band[0], 0.0))} – {fmt(check.band[1])}",
-            fmt(check.measured),
-            f"{fmt(check.measured_ci95[0])} – {fmt(check.measured_ci95[1])}",
-            VERDICTS[check.agrees],
-        ]
-        rows.append(tuple(cells))
-    return rows
-
-
-def _columns(v: Validation) -> tuple[str, ...]:
-    """ROW_COLUMNS, or with calibration the as-specified and calibrated predictions apart."""
-    if v.specified is None:
-        return ROW_COLUMNS
-    return (
-        "metric",
-        "predicted, as specified",
-        "same seed, as specified",
-        "verdict, as specified",
-        "predicted, calibrated",
-        "same seed, calibrated",
-        "band, calibrated",
-        *ROW_COLUMNS[4:],
-    )
-
-
-def _formatter(name: str) -> Callable[[float], str]:
-    from planner.report import format_rate, format_seconds
-
-    if name == "rate_503":
-        return format_rate
-    if name.endswith("_s"):
-        return format_seconds
-    return lambda x: "n/a" if not math.isfinite(x) else f"{x:.3g}"
-
-
-def _paired(check: Check, fmt: Callable[[float], str]) -> str:
-    return fmt(check.paired) if math.isfinite(check.paired) else "—"
-
-
-LABELS = {
-    "rate_503": "503 rate",
-    "latency_p95_s": "latency p95",
-    "latency_p99_s": "latency p99",
-    "peak_replicas": "peak replicas",
-}
-VERDICTS = {True: "agrees", False: "DISAGREES", None: "—"}
-# predicted: mean over seeds; same seed: the seed whose arrivals were sent; band: see validation
-ROW_COLUMNS = ("metric", "predicted", "same seed", "band", "measured", "95 % CI", "verdict")
-
-
-def _print_table(scenario: Scenario, v: Validation, files: list[str]) -> None:
-    """The side-by-side table, the verdicts and the notes."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(highlight=False)
-    c = v.counts
-    table = Table(
-        title=f"{scenario.name}: simulated ({v.reps} seeds) vs measured",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    rows = _rows(v)
-    table.add_column("", no_wrap=True)
-    for row in rows:
-        table.add_column(row[0], justify="right", no_wrap=True)
-    for i, label in enumerate(_columns(v)[1:], start=1):
-        cells = [row[i] for row in rows]
-        alarm = "DISAGREES" in cells
-        style = ("yellow" if "as specified" in label else "bold red") if alarm else None
-        table.add_row(label, *cells, style=style)
-    console.print(table)
-    if v.calibration is not None:
-        console.print(f"{v.calibration.label} (the verdict uses the calibrated prediction)")
-    console.print(
-        f"requests after warm-up {c['requests']} (sent {c['sent']}, answered {c['answered']}): "
-        f"2xx {c['n_2xx']}, 503 {c['n_503']}, 429 {c['n_429']}, 504 {c['n_504']}, "
-        f"other {c['n_other']}, no answer {c['n_no_answer'] + c['pending']}"
-    )
-    slo = {True: "met", False: "NOT met", None: "not judged"}[v.meets_slo]
-    agree = "yes" if v.agrees_with_prediction else "NO"
-    console.print(f"SLO {slo}; agrees with the prediction: {agree}")
-    for reason in v.reasons:
-        console.print(f"  - {reason}")
-    for note in v.notes:
-        console.print(f"note: {note}")
-    for path in files:
-        console.print(f"wrote {path}")
