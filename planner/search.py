@@ -33,7 +33,8 @@ How it stays at a few dozen simulations:
   cheapest first; a target is skipped when even a fixed pool of its minimum (its cheapest
   possible cost: replicas never fall below min_replicas) costs more than the best found. With
   the two other assumptions, a max that passed at a higher target and no larger minimum should
-  pass here too: it is evaluated first (not trusted) and, passing, narrows the interval.
+  pass here too: it is evaluated first (not trusted) and, passing, the search gallops down
+  from it (steps 1, 2, 4, ...) until a failure, then bisects.
 - The (min, max) plane is searched along two lines, min at the rule's max, then max at that
   min: a higher min with a lower max is not tried, so "cheapest" means among those evaluated.
 - MINIMALITY at the final settings: min − 1 at the chosen max and target is evaluated (not
@@ -84,7 +85,7 @@ __all__ = [
 ]
 
 DEFAULT_TARGETS = (0.5, 0.6, 0.7, 0.8)
-DEFAULT_MAX_SIMULATIONS = 60
+DEFAULT_MAX_SIMULATIONS = 80  # the min search needs a few dozen, the max search ~log2(range)
 PARALLEL_REQUESTS = 50_000  # per evaluation (all seeds): above this, seeds run on every core
 
 
@@ -208,7 +209,8 @@ def _search_max(ev: Evaluator, found: Candidate) -> Candidate:
     `found` passes; below min_replicas nothing is allowed, so min − 1 acts as the failing end.
     A passing (min', max', target') already evaluated with min' <= min and target' >= target
     should pass here too with max' (monotone in min and target): the smallest such max' is
-    evaluated first (evaluated, not trusted) and narrows the interval when it passes.
+    evaluated first (evaluated, not trusted); passing, the search gallops down from it (steps
+    1, 2, 4, ...: the answer is usually at or just below it) before bisecting.
     """
     m, t = found.min_replicas, found.target_utilization
     passing, failing = found.max_replicas, max(m, 1) - 1
@@ -220,10 +222,16 @@ def _search_max(ev: Evaluator, found: Candidate) -> Candidate:
     hint = min((h for h in hints if h > failing), default=None)
     if hint is not None and hint < passing and not ev.exhausted:
         if ev(m, hint, t).meets_slo:
-            passing = hint
+            passing, step = hint, 1
+            while passing - failing > 1 and not ev.exhausted:  # gallop down
+                probe = max(passing - step, failing + 1)
+                if not ev(m, probe, t).meets_slo:
+                    failing = probe
+                    break
+                passing, step = probe, step * 2
         else:
             failing = hint
-    while passing - failing > 1 and not ev.exhausted:
+    while passing - failing > 1 and not ev.exhausted:  # bisect
         mid = (passing + failing) // 2
         if ev(m, mid, t).meets_slo:
             passing = mid
