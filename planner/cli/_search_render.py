@@ -217,6 +217,7 @@ def render_search(result: SearchResult, console: Console) -> None:
             style="bold" if row["chosen"] else ("red" if not row["meets_slo"] else None),
         )
     console.print(table)
+    console.print()
 
     failing = result.cheapest_failing
     if failing is not None:
