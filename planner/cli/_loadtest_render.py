@@ -92,6 +92,7 @@ def print_table(scenario: Scenario, v: Validation, files: list[str]) -> None:
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
+        collapse_padding=True,  # adjacent cells share one space: 80 columns fit
     )
     table_rows = rows(v)
     table.add_column("", no_wrap=True)
