@@ -93,6 +93,7 @@ def plot_validation(validation: Validation, *, axes: Any = None, title: str | No
     of three Axes.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if axes is None:
         _, axes = plt.subplots(3, 1, sharex=True, figsize=(11, 8))
@@ -139,7 +140,9 @@ def plot_validation(validation: Validation, *, axes: Any = None, title: str | No
         if "specified_total" in reps.columns:
             label = "predicted as specified"
             ax.step(t, reps["specified_total"], where="post", label=label, **spec)
-        ax.legend(fontsize=8, loc="upper left")
+        ax.set_ylim(bottom=0)  # room below the lines for the legend
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(fontsize=8, loc="best", ncol=2)
     ax.set_ylabel("replicas")
     ax.set_xlabel("time since test start (s)")
     if title:
