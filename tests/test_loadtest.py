@@ -26,7 +26,7 @@ runner = CliRunner()
 # Cold start 2 s, 503 after 0.2 s in the queue. scale_down_delay_s 2 lets the start-up
 # transient's extra replicas go before the spike, so with min_replicas 1 the spike always meets
 # 1-2 replicas (the simulator: 7-34 % 503s over 30 seeds, never 0). The big-enough settings are
-# the ones `planner recommend --scenario` chooses for this very scenario (min 6, max 12, target
+# the ones `planner recommend --scenario` chooses for this very scenario (min 6, max 6, target
 # 0.8 at the time of writing), so the load test checks the recommendation against a real service.
 SPEC: dict[str, Any] = {
     "duration_s": 30,
