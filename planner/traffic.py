@@ -226,7 +226,9 @@ class Traffic:
 
     def _invert(self, s: np.ndarray) -> np.ndarray:
         """Λ⁻¹(s) for sorted s ≥ 0 below Λ(∞): the first t with Λ(t) = s."""
-        i = np.searchsorted(self._cum, s, side="right") - 1
+        # NOTE: side="left": an s equal to a segment's Λ at its start belongs to the segment
+        # before, so a point exactly at a phase end is not pushed past a following rate-0 phase.
+        i = np.maximum(np.searchsorted(self._cum, s, side="left") - 1, 0)
         u = s - self._cum[i]
         r0 = self._r0[i]
         a = self._slope[i]

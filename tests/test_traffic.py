@@ -116,6 +116,20 @@ def test_uniform_ramp_inverts_lambda() -> None:
     assert np.all(np.diff(t) > 0)
 
 
+def test_uniform_point_on_a_phase_end_before_a_zero_phase() -> None:
+    """A uniform point with Λ = k + 1/2 exactly at a phase end stays there (the first such t),
+    not after the following rate-0 phase: 0.1 rps for 5 s puts it at (0 + 1/2) / 0.1 = 5 s."""
+    tr = Traffic(
+        arrivals="uniform",
+        pattern=(
+            Phase(duration_s=5, rps=0.1),
+            Phase(duration_s=10, rps=0),
+            Phase(duration_s=10, rps=0.1),
+        ),
+    )
+    assert collect(tr, 30.0).tolist() == [5.0, 25.0]
+
+
 def test_zero_rate_produces_nothing() -> None:
     """A zero rate yields no chunks at all."""
     assert collect(Traffic(rps=0.0), 100.0).size == 0
