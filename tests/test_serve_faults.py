@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -199,3 +200,57 @@ def test_killed_replica_fails_its_request_with_5xx_and_is_replaced(tmp_path: Pat
         assert stats["replica_list"][0]["restarts"] == 1
         assert httpx.post(f"{d.url}/score", json={}).status_code == 200
         _assert_counts_add_up(d.stats(), 2)
+
+
+@pytest.mark.slow
+def test_killed_replica_fails_only_its_own_request_not_the_queued_ones(tmp_path: Path) -> None:
+    """SIGKILL one of two busy replicas with a queue: 502 for its one request; the rest 200."""
+    dep = Deployment(autoscaler="none", replicas=2, max_request_wait_s=20.0)
+    with start_local_deployment(
+        SLEEP_SCORE, deployment=dep, service=_service(cold_s=1.0), log_dir=tmp_path
+    ) as d:
+        pid = d.stats()["replica_list"][0]["pid"]
+        statuses: list[int] = []
+
+        def send() -> None:
+            statuses.append(httpx.post(f"{d.url}/score", json={"sleep_s": 0.4}).status_code)
+
+        threads = [threading.Thread(target=send) for _ in range(8)]
+        for t in threads:
+            t.start()
+        _wait(d, lambda s: s["busy"] == 2 and s["queued"] == 6, timeout_s=5.0)
+        os.kill(pid, signal.SIGKILL)
+        for t in threads:
+            t.join(timeout=20.0)
+        assert sorted(statuses) == [200] * 7 + [502]
+        stats = d.stats()
+        _assert_counts_add_up(stats, 8)
+        assert stats["busy"] == 0 and stats["queued"] == 0
+
+
+def test_slot_reconnects_after_the_replica_closed_its_idle_connection() -> None:
+    """The replica's keep-alive expiry closes an idle slot's connection: the next request opens
+    a new one instead of failing (it would be a 502)."""
+    from planner.serve._uvicorn import bind, make_server
+    from planner.serve.pool import Replica, Slot
+    from planner.serve.replica import make_app
+
+    async def scenario() -> list[int]:
+        sock = bind("127.0.0.1", 0)
+        app = make_app(lambda body: {"ok": True}, 1)
+        server = make_server(app, lifespan="off", keep_alive_s=1)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            await asyncio.sleep(0.01)
+        slot = Slot(Replica(0, port=sock.getsockname()[1]))
+        try:
+            first = await slot.forward(b"{}", b"application/json")
+            await asyncio.sleep(1.5)  # past the replica's 1 s keep-alive: it closes the socket
+            second = await slot.forward(b"{}", b"application/json")
+        finally:
+            slot.close()
+            server.should_exit = True
+            await task
+        return [first[0], second[0]]
+
+    assert asyncio.run(scenario()) == [200, 200]

@@ -22,6 +22,10 @@ class Rejected(Exception):
     """The request gets 503: no slot became free within the queue wait."""
 
 
+class NotDelivered(ConnectionError):
+    """The replica refused the connection: the request never reached it (retry elsewhere)."""
+
+
 class State(StrEnum):
     """Lifecycle of a replica, as shown by /stats."""
 
@@ -80,9 +84,18 @@ class Slot:
         self.conn: Connection | None = None
 
     async def forward(self, body: bytes, content_type: bytes) -> tuple[int, bytes, bytes]:
-        """POST the body to the replica's /score; raise ConnectionError if it dies first."""
-        if self.conn is None or self.conn.closed:
-            self.conn = await Connection.open("127.0.0.1", self.replica.port)
+        """POST the body to the replica's /score; raise ConnectionError if it dies first.
+
+        NotDelivered when no connection can be opened (the replica is gone: nothing was sent).
+        """
+        if self.conn is None or self.conn.stale:
+            if self.conn is not None:
+                self.conn.close()
+            try:
+                self.conn = await Connection.open("127.0.0.1", self.replica.port)
+            except OSError as exc:
+                self.conn = None
+                raise NotDelivered(f"replica {self.replica.id} refused the connection") from exc
         return await self.conn.request(b"POST", b"/score", body, content_type)
 
     def close(self) -> None:
@@ -167,18 +180,30 @@ class Pool:
         self.dispatched += 1
         return slot
 
-    async def acquire(self) -> Slot:
-        """A free slot now, or the first one freed within the queue wait; else Rejected (503)."""
+    async def acquire(self, wait_s: float | None = None, *, first: bool = False) -> Slot:
+        """A free slot now, or the first one freed within the queue wait; else Rejected (503).
+
+        `wait_s` (default `max_request_wait_s`) and `first` (head of the queue) are for a
+        request whose slot turned out dead (`discard`): it keeps its place and its deadline.
+        """
         slot = self._take_free()
         if slot is not None:
             return slot
-        wait_s = self.max_request_wait_s
+        if wait_s is None:
+            if self.max_request_wait_s <= 0:
+                raise Rejected("no replica free and max_request_wait_s is 0")
+            wait_s = self.max_request_wait_s
         if wait_s <= 0:
-            raise Rejected("no replica free and max_request_wait_s is 0")
+            raise Rejected(
+                f"no replica free within max_request_wait_s ({self.max_request_wait_s:g} s)"
+            )
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Slot] = loop.create_future()
         self._advance()
-        self.queue.append(fut)
+        if first:
+            self.queue.appendleft(fut)
+        else:
+            self.queue.append(fut)
         self.queued += 1
         timer = loop.call_later(wait_s, self._expire, fut)
         try:
@@ -214,6 +239,19 @@ class Pool:
             self._advance()
             self.queued -= 1
             fut.set_result(slot)
+
+    def discard(self, slot: Slot) -> None:
+        """A slot whose replica refused the connection: drop it (the supervisor restarts the
+        replica with fresh slots); the request did not use it, so it is not counted."""
+        replica = slot.replica
+        replica.in_flight -= 1
+        self._advance()
+        self.dispatched -= 1
+        if replica.state is State.READY:
+            self.busy -= 1
+        slot.close()
+        if replica.in_flight == 0:
+            replica.idle.set()
 
     def release(self, slot: Slot) -> None:
         """A request left its slot (answered, failed, or its late answer after a 504 arrived)."""

@@ -40,7 +40,7 @@ from starlette.routing import Route
 
 from planner.errors import PlannerError
 from planner.serve._uvicorn import bind, make_server
-from planner.serve.pool import Pool, Rejected, Slot, State
+from planner.serve.pool import NotDelivered, Pool, Rejected, Slot, State
 
 _SCORE = ("/score", "/")
 _JSON = b"application/json"
@@ -126,17 +126,24 @@ class Router:
                 auth = value
         if self.auth is not None and auth != self.auth:
             return self._error(401, "missing or wrong Authorization: Bearer key")
-        try:
-            slot = await self.pool.acquire()
-        except Rejected as exc:
-            return self._error(503, f"Too many requests (overloaded): {exc}")
-        forward = asyncio.ensure_future(slot.forward(body, ctype))
-        forward.add_done_callback(lambda f: self._finished(slot, f))
-        done, _ = await asyncio.wait((forward,), timeout=self.timeout_s)
-        if not done:
-            limit = f"scoring_timeout_s ({self.timeout_s:g} s)"
-            return self._error(504, f"scoring took longer than {limit}")
-        failure = forward.exception()
+        deadline = time.monotonic() + self.pool.max_request_wait_s
+        wait_s: float | None = None  # first try: the full queue wait
+        while True:
+            try:
+                slot = await self.pool.acquire(wait_s, first=wait_s is not None)
+            except Rejected as exc:
+                return self._error(503, f"Too many requests (overloaded): {exc}")
+            forward = asyncio.ensure_future(slot.forward(body, ctype))
+            forward.add_done_callback(lambda f, slot=slot: self._finished(slot, f))
+            done, _ = await asyncio.wait((forward,), timeout=self.timeout_s)
+            if not done:
+                limit = f"scoring_timeout_s ({self.timeout_s:g} s)"
+                return self._error(504, f"scoring took longer than {limit}")
+            failure = forward.exception()
+            if not isinstance(failure, NotDelivered):
+                break
+            # NOTE: a dead replica's slot (nothing was sent): try another within the queue wait.
+            wait_s = max(0.0, deadline - time.monotonic())
         if failure is not None:
             rid = slot.replica.id
             reason = f"({failure!r})"
@@ -146,7 +153,11 @@ class Router:
         return result
 
     def _finished(self, slot: Slot, forward: asyncio.Future[Any]) -> None:
-        if forward.cancelled() or forward.exception() is not None:
+        failure = None if forward.cancelled() else forward.exception()
+        if isinstance(failure, NotDelivered):
+            self.pool.discard(slot)
+            return
+        if forward.cancelled() or failure is not None:
             slot.close()
         self.pool.release(slot)
 

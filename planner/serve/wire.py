@@ -31,6 +31,11 @@ class Connection:
         reader, writer = await asyncio.open_connection(host, port, limit=_MAX_LINE)
         return cls(host, reader, writer)
 
+    @property
+    def stale(self) -> bool:
+        """Closed here, or by the peer (e.g. its keep-alive expired): open a new one."""
+        return self.closed or self._reader.at_eof()
+
     def close(self) -> None:
         """Close the socket; a request in progress on it fails."""
         self.closed = True
