@@ -184,6 +184,7 @@ class HpaPolicy:
         "_min",
         "_params",
         "_recommendations",
+        "_started",
         "_target",
         "_up_events",
         "interval_s",
@@ -205,6 +206,7 @@ class HpaPolicy:
         self._target = target_utilization
         self._max_concurrent = max_concurrent
         self._recommendations: deque[tuple[float, int]] = deque()
+        self._started = False
         self._up_events: deque[tuple[float, int]] = deque()
         self._down_events: deque[tuple[float, int]] = deque()
         # (t_s, ready, load) where load is busy_avg (cpu) or busy_avg + queued_avg.
@@ -279,6 +281,11 @@ class HpaPolicy:
     def decide(self, obs: Observation) -> int:
         """Desired total replicas after this sync (controller loop, reference §2.3)."""
         current = obs.ready + obs.starting
+        if not self._started:
+            # horizontal.go recordInitialRecommendation: the first pass records the current
+            # count, so the scale-down stabilization window holds it for its first 300 s.
+            self._started = True
+            self._recommendations.append((obs.t_s, current))
         if current > self._max:
             desired = self._max
         elif current < self._min:

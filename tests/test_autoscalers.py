@@ -191,21 +191,40 @@ def hpa(
     )
 
 
+SETTLED_S = 301.0  # past the first scale-down stabilization window (300 s)
+
+
+def settled(policy: HpaPolicy, ready: int) -> HpaPolicy:
+    """An HPA that has run one sync at t = 0 exactly on target, so its initial window is over."""
+    target_load = 0.5 * ready  # hpa(): target 0.5 per pod, max_concurrent 1
+    assert policy.decide(obs(0.0, ready, busy_avg=target_load, queued_avg=0.0)) == ready
+    return policy
+
+
+def test_hpa_holds_the_initial_count_for_the_first_window() -> None:
+    """recordInitialRecommendation: no scale-down below the start count in the first 300 s."""
+    policy = hpa(metric="concurrency")
+    assert policy.decide(obs(0.0, 10, busy_avg=0.0, queued_avg=0.0)) == 10
+    assert policy.decide(obs(150.0, 10, busy_avg=0.0, queued_avg=0.0)) == 10
+    assert policy.decide(obs(300.0 + 1e-3, 10, busy_avg=0.0, queued_avg=0.0)) == 1
+
+
 @pytest.mark.parametrize(
     ("per_pod_load", "expected"),
     [(0.445, 9), (0.455, 10), (0.5, 10), (0.545, 10), (0.555, 12)],
 )
 def test_hpa_tolerance_band_concurrency(per_pod_load: float, expected: int) -> None:
     """Target 0.5/pod, 10 pods: ratio 0.89 → 9; 0.91, 1.09 → 10; 1.11 → ceil(11.1) = 12."""
-    policy = hpa(metric="concurrency")
+    policy = settled(hpa(metric="concurrency"), 10)
     load = round(per_pod_load * 10, 6)
-    assert policy.decide(obs(0.0, 10, busy_avg=load, queued_avg=0.0)) == expected
+    assert policy.decide(obs(SETTLED_S, 10, busy_avg=load, queued_avg=0.0)) == expected
 
 
 @pytest.mark.parametrize(("busy", "expected"), [(5.4, 10), (5.6, 12), (4.7, 10), (4.4, 9)])
 def test_hpa_tolerance_band_cpu(busy: float, expected: int) -> None:
     """cpu at 50 %: 54 % (1.08), 47 % (0.94) inside; 56 % → ceil(11.2) = 12; 44 % → 9."""
-    assert hpa().decide(obs(0.0, 10, busy_avg=busy, queued_avg=0.0)) == expected
+    policy = settled(hpa(), 10)
+    assert policy.decide(obs(SETTLED_S, 10, busy_avg=busy, queued_avg=0.0)) == expected
 
 
 @pytest.mark.parametrize(
