@@ -328,6 +328,13 @@ def _deployment(data: Any) -> Deployment:
     else:
         replicas = lo
     blocks = {k: v.build_dataclass(cls, d[k], p + k) for k, cls in _BLOCKS.items() if k in d}
+    max_wait_s = v.number(d.get("max_request_wait_s", 0.5), p + "max_request_wait_s", ge=0)
+    if auto == "knative" and lo == 0:
+        # A request rejected at arrival is never busy or queued, so the autoscaler never sees
+        # load at zero replicas: with no wait at all it could not scale from zero.
+        what = "0 with knative min_replicas 0 (scale from zero needs requests to wait)"
+        shown = d.get("max_request_wait_s", 0.5)
+        v.check_bounds(max_wait_s, p + "max_request_wait_s", gt=0, what=what, shown=shown)
     return Deployment(
         autoscaler=auto,
         replicas=replicas,
@@ -340,9 +347,7 @@ def _deployment(data: Any) -> Deployment:
         scale_down_delay_s=v.number(
             d.get("scale_down_delay_s", 60.0), p + "scale_down_delay_s", ge=0
         ),
-        max_request_wait_s=v.number(
-            d.get("max_request_wait_s", 0.5), p + "max_request_wait_s", ge=0
-        ),
+        max_request_wait_s=max_wait_s,
         scoring_timeout_s=v.number(d.get("scoring_timeout_s", 60.0), p + "scoring_timeout_s", gt=0),
         **blocks,
     )
@@ -409,6 +414,14 @@ def _warn_doubtful(s: Scenario) -> None:
         warnings.warn(
             f"{s.name}: warmup_s is 0 with autoscaler {dep.autoscaler}: "
             "the start-up transient counts in the statistics",
+            PlannerWarning,
+            stacklevel=4,
+        )
+    if dep.autoscaler == "knative" and dep.min_replicas == 0:
+        warnings.warn(
+            f"{s.name}: scale to zero: requests arriving while no replica is ready wait "
+            f"max_request_wait_s ({dep.max_request_wait_s:g} s), then get 503 (Knative's "
+            "activator would hold them up to the revision timeout; not modelled)",
             PlannerWarning,
             stacklevel=4,
         )

@@ -476,3 +476,36 @@ def test_warnings_for_doubtful_input() -> None:
     scenario_from_dict(none)  # a fixed pool needs no warm-up and has capacity 10: no warning
     quiet = scenario_from_dict(edited("deployment.max_replicas", 20))
     with_overrides(quiet, {"deployment.max_replicas": 9}, warn=False)
+
+
+def test_knative_scale_to_zero_needs_a_wait() -> None:
+    """min_replicas 0 with no queue wait could never scale from zero: a named error."""
+    data = {
+        "name": "z",
+        "duration_s": 100,
+        "warmup_s": 10,
+        "traffic": {"rps": 1},
+        "service": {"request_time_s": 0.1},
+        "deployment": {"autoscaler": "knative", "min_replicas": 0, "max_request_wait_s": 0},
+    }
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(data)
+    assert str(err.value) == (
+        "deployment.max_request_wait_s must be > 0 with knative min_replicas 0 "
+        "(scale from zero needs requests to wait): 0"
+    )
+
+
+def test_knative_scale_to_zero_warns_about_the_activator() -> None:
+    """min_replicas 0 loads, with a PlannerWarning that the activator's hold is not modelled."""
+    data = {
+        "name": "z",
+        "duration_s": 100,
+        "warmup_s": 10,
+        "traffic": {"rps": 1},
+        "service": {"request_time_s": 0.1},
+        "deployment": {"autoscaler": "knative", "min_replicas": 0},
+    }
+    with pytest.warns(PlannerWarning, match="scale to zero"):
+        s = scenario_from_dict(data)
+    assert s.deployment.min_replicas == 0
