@@ -46,7 +46,7 @@ __all__ = [
 
 # Bump the suffix whenever the simulator's results change for the same scenario and seed:
 # every cached row becomes stale at once.
-MODEL_VERSION = f"planner-{__version__}/sim-2"
+MODEL_VERSION = f"planner-{__version__}/sim-3"
 CACHE_FILE = "cache.jsonl"
 # Spec keys that do not change one replication's stats, so changing them reuses the cache.
 _NOT_IN_KEY = ("name", "sweep", "seeds", "slo")
