@@ -240,13 +240,18 @@ class Pool:
             self.queued -= 1
             fut.set_result(slot)
 
-    def discard(self, slot: Slot) -> None:
-        """A slot whose replica refused the connection: drop it (the supervisor restarts the
-        replica with fresh slots); the request did not use it, so it is not counted."""
+    def discard(self, slot: Slot, *, delivered: bool) -> None:
+        """A slot whose connection failed: drop it, never hand it out again.
+
+        The replica is gone (the supervisor restarts it with fresh slots); a new request on its
+        slot would only find a closing socket. A request that was not `delivered` (connection
+        refused) did not use the slot and is not counted as dispatched.
+        """
         replica = slot.replica
         replica.in_flight -= 1
         self._advance()
-        self.dispatched -= 1
+        if not delivered:
+            self.dispatched -= 1
         if replica.state is State.READY:
             self.busy -= 1
         slot.close()

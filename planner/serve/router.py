@@ -153,13 +153,12 @@ class Router:
         return result
 
     def _finished(self, slot: Slot, forward: asyncio.Future[Any]) -> None:
-        failure = None if forward.cancelled() else forward.exception()
-        if isinstance(failure, NotDelivered):
-            self.pool.discard(slot)
-            return
-        if forward.cancelled() or failure is not None:
-            slot.close()
-        self.pool.release(slot)
+        if forward.cancelled():
+            self.pool.discard(slot, delivered=True)
+        elif (failure := forward.exception()) is not None:
+            self.pool.discard(slot, delivered=not isinstance(failure, NotDelivered))
+        else:
+            self.pool.release(slot)
 
     async def health(self, request: Request) -> Response:
         """Liveness: the router answers."""
