@@ -254,3 +254,15 @@ def test_slot_reconnects_after_the_replica_closed_its_idle_connection() -> None:
         return [first[0], second[0]]
 
     assert asyncio.run(scenario()) == [200, 200]
+
+
+def test_router_start_timeout_kills_and_reaps_the_router(tmp_path: Path) -> None:
+    """The router not listening within timeout_s: DeploymentError, and no process left behind."""
+    import gc
+
+    dep = Deployment(autoscaler="none", replicas=1)
+    with pytest.raises(DeploymentError, match="router not listening"):
+        start_local_deployment(
+            SLEEP_SCORE, deployment=dep, service=_service(), log_dir=tmp_path, timeout_s=0.001
+        )
+    gc.collect()  # a Popen never waited for warns "still running" (an error here) when collected

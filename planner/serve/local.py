@@ -129,6 +129,7 @@ def start_local_deployment(
             raise DeploymentError(f"router exited with status {process.returncode}:\n{tail}")
         if time.monotonic() > deadline:
             process.kill()
+            process.wait()
             raise DeploymentError(f"router not listening after {timeout_s:g} s (timeout_s)")
         time.sleep(0.02)
     url = json.loads(ready_file.read_text())["url"]
