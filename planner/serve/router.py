@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -134,7 +135,7 @@ class Router:
             except Rejected as exc:
                 return self._error(503, f"Too many requests (overloaded): {exc}")
             forward = asyncio.ensure_future(slot.forward(body, ctype))
-            forward.add_done_callback(lambda f, slot=slot: self._finished(slot, f))
+            forward.add_done_callback(functools.partial(self._finished, slot))
             done, _ = await asyncio.wait((forward,), timeout=self.timeout_s)
             if not done:
                 limit = f"scoring_timeout_s ({self.timeout_s:g} s)"
