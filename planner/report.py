@@ -59,6 +59,8 @@ def format_seconds(seconds: float) -> str:
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return "n/a"
     s = float(seconds)
+    if math.isinf(s):  # an unbounded confidence limit
+        return "∞" if s > 0 else "-∞"
     if s == 0.0:
         return "0 s"
     # Thresholds sit where rounding to 3 digits would carry into the next unit.

@@ -161,13 +161,18 @@ def quantile_ci(values: np.ndarray, q: float) -> tuple[float, float, float]:
 
     The ranks are m·q ∓ z·√(m·q·(1−q)) (normal approximation of the binomial count below the
     true quantile; e.g. Conover, Practical Nonparametric Statistics, §3.2), clipped to the
-    sample. Returns (quantile, lower, upper); NaNs for an empty sample.
+    sample. A rank beyond the sample means the sample cannot bound the quantile on that side:
+    the bound is then -inf (below the smallest) or +inf (above the largest), e.g. the upper
+    bound of a p95 from fewer than ~100 values. Returns (quantile, lower, upper); NaNs for an
+    empty sample.
     """
     x = np.sort(np.asarray(values, dtype=np.float64))
     m = x.size
     if m == 0:
         return math.nan, math.nan, math.nan
     half = _Z975 * math.sqrt(m * q * (1.0 - q))
-    j = min(max(math.floor(m * q - half), 1), m)
-    k = min(max(math.ceil(m * q + half), 1), m)
-    return float(np.quantile(x, q)), float(x[j - 1]), float(x[k - 1])
+    j = math.floor(m * q - half)
+    k = math.ceil(m * q + half)
+    lower = float(x[min(j, m) - 1]) if j >= 1 else -math.inf
+    upper = float(x[max(k, 1) - 1]) if k <= m else math.inf
+    return float(np.quantile(x, q)), lower, upper

@@ -201,6 +201,10 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
         (["--tolerance", "latency_rel=-1"], "latency_rel must be a number >= 0: -1"),
         (["--host", "example.com"], "must start with http:// or https://"),
         (["--body", "{not json"], "not JSON"),
+        (
+            ["--seeds", "1"],
+            "Invalid value for '--seeds': Input should be greater than or equal to 2",
+        ),
     ],
 )
 def test_bad_options_are_rejected_before_anything_starts(

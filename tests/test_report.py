@@ -97,6 +97,7 @@ def test_format_rate(rate: float, text: str) -> None:
         (5400.0, "90 min"),
         (9000.0, "2.5 h"),
         (4e6, "1,111 h"),
+        (float("inf"), "∞"),
     ],
 )
 def test_format_seconds(seconds: float, text: str) -> None:

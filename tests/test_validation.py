@@ -129,6 +129,19 @@ def test_quantile_ci_ranks_and_coverage() -> None:
     assert all(math.isnan(v) for v in quantile_ci(np.array([]), 0.95))
 
 
+def test_quantile_ci_small_samples_keep_their_coverage() -> None:
+    """From 20 values a p95 has no upper order statistic: the bound is +inf, so coverage holds."""
+    rng = np.random.default_rng(11)
+    true_p95 = math.log(20.0)  # exponential(1)
+    bounds = [quantile_ci(rng.exponential(1.0, 20), 0.95)[1:] for _ in range(2000)]
+    assert all(hi == math.inf for _, hi in bounds)
+    missed_above = np.mean([true_p95 > hi for _, hi in bounds])
+    missed_below = np.mean([true_p95 < lo for lo, _ in bounds])
+    assert missed_above == 0.0
+    # Lower bound X_(j): P(true < X_(j)) = P(Binom(20, 0.95) <= j - 1), j = floor(19 - 1.91) = 17.
+    assert missed_below == pytest.approx(stats.binom.cdf(16, 20, 0.95), abs=0.02)
+
+
 def test_agreement_inside_the_band(scenario: Scenario) -> None:
     """5 % measured vs seeds at 4, 5, 6 %: band = prediction interval ± tolerance ± CP noise."""
     predicted = _predicted(scenario, [0.04, 0.05, 0.06], [0.1, 0.1, 0.1])

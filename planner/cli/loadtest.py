@@ -61,7 +61,12 @@ def loadtest(
     ] = 1,
     seeds: Annotated[
         int | None,
-        typer.Option("--seeds", min=1, help="Simulated replications (default: the file's seeds)."),
+        typer.Option(
+            "--seeds",
+            min=2,
+            help="Simulated replications, at least 2 so the band holds the simulation's own "
+            "noise (default: the file's seeds, at least 2).",
+        ),
     ] = None,
     seed: Annotated[
         int | None,
@@ -142,7 +147,8 @@ def loadtest(
     from planner.scenario import load_scenario
 
     scenario = with_warnings(lambda: load_scenario(file))
-    seed_list = choose_seeds(scenario.seeds, n=seeds)
+    # One seed would give a band without the simulation's own noise: at least two.
+    seed_list = choose_seeds(scenario.seeds, n=max(2, seeds or len(scenario.seeds)))
     predicted = with_warnings(lambda: _simulate(scenario, seed_list))
     measured = measure(
         file, scenario, out_dir=out, host=host, score=score, key=key,
