@@ -246,3 +246,21 @@ def test_sigint_drains_and_leaves_no_replica_processes(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.slow
+def test_temporary_log_dir_is_removed_on_stop(tmp_path: Path) -> None:
+    """Without a log_dir the temporary folder is gone after stop(); a given one stays."""
+    score = tmp_path / "score.py"
+    score.write_text("def init():\n    pass\n\ndef run(raw):\n    return raw\n")
+    deployment = Deployment(autoscaler="none", replicas=1)
+    service = Service(request_time_s=Constant(value_s=0.01), cold_start_s=Constant(value_s=0.0))
+    temporary = start_local_deployment(score, deployment=deployment, service=service)
+    folder = temporary.log_dir
+    assert folder.is_dir()
+    temporary.stop()
+    assert not folder.exists()
+    kept = tmp_path / "logs"
+    with start_local_deployment(score, deployment=deployment, service=service, log_dir=kept):
+        pass
+    assert (kept / "router.log").is_file()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,10 +36,18 @@ if TYPE_CHECKING:
 class LocalDeployment:
     """A running local deployment: `.url`, `.stats()`, `.stop()`; a context manager."""
 
-    def __init__(self, process: subprocess.Popen[bytes], url: str, log_dir: Path) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        url: str,
+        log_dir: Path,
+        *,
+        remove_log_dir: bool = False,
+    ) -> None:
         self.process = process
         self.url = url
         self.log_dir = log_dir
+        self._remove_log_dir = remove_log_dir  # a temporary folder of our own
         self._client = httpx.Client(timeout=10.0)
 
     def stats(self) -> dict[str, Any]:
@@ -62,6 +71,8 @@ class LocalDeployment:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._remove_log_dir:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
         return int(self.process.returncode)
 
     def __enter__(self) -> LocalDeployment:
@@ -93,6 +104,9 @@ def start_local_deployment(
     timeout_s: float = 60.0,
 ) -> LocalDeployment:
     """Start router + replicas on 127.0.0.1 and wait until they serve (bounded by `timeout_s`).
+
+    Logs go to `log_dir`; without one, to a temporary folder that `stop()` removes (a failed
+    start keeps it, and its log tail is in the error).
 
     Raises:
         DeploymentError: the script is missing, the router exits, a replica is in a crash loop
@@ -133,7 +147,7 @@ def start_local_deployment(
             raise DeploymentError(f"router not listening after {timeout_s:g} s (timeout_s)")
         time.sleep(0.02)
     url = json.loads(ready_file.read_text())["url"]
-    local = LocalDeployment(process, url, logs)
+    local = LocalDeployment(process, url, logs, remove_log_dir=log_dir is None)
     if wait_for_replicas:
         from planner.serve.router import initial_replicas
 
