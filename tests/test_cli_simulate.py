@@ -136,6 +136,17 @@ def test_requests_as_csv(spike_file: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "requests.parquet").exists()
 
 
+def test_out_writes_both_tables_unless_no_requests(spike_file: Path, tmp_path: Path) -> None:
+    """--out alone writes the per-request and per-second tables; --no-requests skips the first."""
+    both, lean = tmp_path / "both", tmp_path / "lean"
+    assert invoke(str(spike_file), "--seed", "1", "--out", str(both))[0] == 0
+    requests = pd.read_parquet(both / "requests.parquet")
+    timeline = pd.read_csv(both / "timeline.csv")
+    assert requests["t_arrival_s"].max() < timeline["t_s"].max() + 1
+    assert invoke(str(spike_file), "--seed", "1", "--out", str(lean), "--no-requests")[0] == 0
+    assert (lean / "timeline.csv").exists() and not (lean / "requests.parquet").exists()
+
+
 def test_example_spike_scenario_json() -> None:
     """The shipped scenarios/spike.yaml runs (one seed) and reports a 503 rate in [0, 1]."""
     code, out, _ = invoke(str(REPO / "scenarios" / "spike.yaml"), "--seed", "0", "--format", "json")

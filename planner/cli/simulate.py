@@ -40,15 +40,20 @@ def simulate(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Directory for timeline.csv, summary.csv, summary.json, timeline.png."
+            "--out",
+            help="Directory for requests.parquet (per request), timeline.csv (per second), "
+            "summary.csv, summary.json and timeline.png.",
         ),
     ] = None,
     requests: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--requests", help="Also write the per-request table (requests.parquet) to --out."
+            "--requests/--no-requests",
+            help="Write the per-request table to --out (default: yes; --no-requests for very "
+            "long runs, whose per-request rows would fill memory).",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     csv: Annotated[
         bool,
         typer.Option("--csv", help="Write the per-request table to --out as CSV, not Parquet."),
@@ -66,11 +71,14 @@ def simulate(
         raise typer.BadParameter("give --seeds N or --seed S, not both", param_hint="--seed")
     if (requests or csv) and out is None:
         raise typer.BadParameter("--requests and --csv need --out DIR", param_hint="--requests")
+    if requests is False and csv:
+        raise typer.BadParameter("--csv writes the per-request table", param_hint="--no-requests")
     if not file.exists():
         raise PlannerError(f"scenario file not found: {file}")
     if not file.is_file():
         raise PlannerError(f"scenario path is not a file: {file}")
-    requests = requests or csv  # --csv asks for the per-request table, as CSV
+    # The per-request table is written with --out unless --no-requests; --csv writes it as CSV.
+    requests = out is not None and requests is not False
 
     from planner.insights import describe, explain_503s
     from planner.metrics import summarise
