@@ -1,5 +1,7 @@
 """uvicorn glue shared by the router and the replicas: a server that exits 0 on a signal.
 
+Also `read_body(receive)`, the ASGI request body both raw fast paths read.
+
 uvicorn re-raises SIGINT/SIGTERM after a graceful shutdown, so the process would end with
 KeyboardInterrupt or a signal status; here a signal means "stop cleanly" and nothing more.
 """
@@ -10,7 +12,7 @@ import contextlib
 import signal
 import socket
 import threading
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator, MutableMapping
 from typing import Any, Literal
 
 import uvicorn
@@ -18,6 +20,17 @@ import uvicorn
 from planner.errors import DeploymentError
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+async def read_body(receive: Callable[[], Awaitable[MutableMapping[str, Any]]]) -> bytes:
+    """The whole request body from an ASGI `receive` (all http.request messages joined)."""
+    chunks = []
+    more = True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
 
 
 class QuietServer(uvicorn.Server):

@@ -74,6 +74,8 @@ def encode_result(result: Any) -> tuple[int, bytes, bytes]:
 
 def make_app(run: Callable[[str], Any], max_concurrent: int) -> Callable[..., Awaitable[None]]:
     """The replica's raw ASGI app (no framework: it sits on the hot path)."""
+    from planner.serve._uvicorn import read_body
+
     pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="run")
 
     def call(body: bytes) -> tuple[int, bytes, bytes]:
@@ -90,14 +92,9 @@ def make_app(run: Callable[[str], Any], max_concurrent: int) -> Callable[..., Aw
         if scope["method"] == "GET":
             status, ctype, body = 200, _JSON, b'{"status": "ready"}'
         else:
-            chunks = []
-            more = True
-            while more:
-                message = await receive()
-                chunks.append(message.get("body", b""))
-                more = message.get("more_body", False)
+            request_body = await read_body(receive)
             loop = asyncio.get_running_loop()
-            status, ctype, body = await loop.run_in_executor(pool, call, b"".join(chunks))
+            status, ctype, body = await loop.run_in_executor(pool, call, request_body)
         await send(
             {
                 "type": "http.response.start",

@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from planner.errors import PlannerError
-from planner.serve._uvicorn import bind, make_server
+from planner.serve._uvicorn import bind, make_server, read_body
 from planner.serve.pool import NotDelivered, Pool, Rejected, Slot, State
 
 _SCORE = ("/score", "/")
@@ -96,13 +96,8 @@ class Router:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """ASGI entry: POST /score (and POST /) on a raw fast path, the rest via starlette."""
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in _SCORE:
-            chunks = []
-            more = True
-            while more:
-                message = await receive()
-                chunks.append(message.get("body", b""))
-                more = message.get("more_body", False)
-            status, ctype, payload = await self.handle(scope["headers"], b"".join(chunks))
+            body = await read_body(receive)
+            status, ctype, payload = await self.handle(scope["headers"], body)
             headers = [(b"content-type", ctype), (b"content-length", b"%d" % len(payload))]
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": payload})
