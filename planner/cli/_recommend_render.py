@@ -10,7 +10,27 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from planner.recommend import Recommendation
 
-__all__ = ["print_table"]
+__all__ = ["print_table", "settings_table"]
+
+
+def settings_table(
+    min_replicas: int, max_replicas: int, target_utilization: float, reasons: dict[str, str]
+) -> Any:
+    """The recommended min/max/target as a rich table: setting, value, why (more rows may follow).
+
+    Shared by the closed-form and the simulation-backed renderings of `planner recommend`.
+    """
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("setting", style="bold", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("why")
+    table.add_row("min_replicas", str(min_replicas), reasons["min_replicas"])
+    table.add_row("max_replicas", str(max_replicas), reasons["max_replicas"])
+    table.add_row("target_utilization", f"{target_utilization:g}", reasons["target_utilization"])
+    return table
 
 
 def _prob(p: float) -> str:
@@ -36,9 +56,7 @@ def _key_values(rows: list[tuple[str, str]]) -> Any:
 
 
 def print_table(rec: Recommendation) -> None:
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(highlight=False)
     servers = rec.replicas * rec.max_concurrent
@@ -80,18 +98,11 @@ def print_table(rec: Recommendation) -> None:
     console.print(_key_values(spike))
 
     console.print("\n[bold]Recommended autoscale settings[/bold]")
-    settings = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    settings.add_column("setting", style="bold", no_wrap=True)
-    settings.add_column("value", justify="right", no_wrap=True)
-    settings.add_column("why")
-    settings.add_row("min_replicas", str(rec.min_replicas), rec.reasons["min_replicas"])
-    settings.add_row("max_replicas", str(rec.max_replicas), rec.reasons["max_replicas"])
-    settings.add_row(
-        "target_utilization",
-        f"{rec.recommended_target_utilization:g}",
-        rec.reasons["target_utilization"],
+    console.print(
+        settings_table(
+            rec.min_replicas, rec.max_replicas, rec.recommended_target_utilization, rec.reasons
+        )
     )
-    console.print(settings)
     console.print(
         "Closed forms: Poisson arrivals, exponential request times, steady state. "
         "Spikes and cold starts are what a simulation checks."

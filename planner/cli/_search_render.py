@@ -152,6 +152,7 @@ def render_search(result: SearchResult, console: Console) -> None:
     from rich import box
     from rich.table import Table
 
+    from planner.cli._recommend_render import settings_table
     from planner.search_eval import STEPS
 
     c, s = result.chosen, result.chosen.summary
@@ -163,15 +164,7 @@ def render_search(result: SearchResult, console: Console) -> None:
         f"({len(result.seeds)} seeds, same seeds for every candidate; SLO judged on the upper "
         "95 % bound)"
     )
-    settings = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    settings.add_column("setting", style="bold", no_wrap=True)
-    settings.add_column("value", justify="right", no_wrap=True)
-    settings.add_column("why")
-    settings.add_row("min_replicas", str(c.min_replicas), result.reasons["min_replicas"])
-    settings.add_row("max_replicas", str(c.max_replicas), result.reasons["max_replicas"])
-    settings.add_row(
-        "target_utilization", f"{c.target_utilization:g}", result.reasons["target_utilization"]
-    )
+    settings = settings_table(c.min_replicas, c.max_replicas, c.target_utilization, result.reasons)
     settings.add_row(
         "503 rate",
         _rate(s.values["rate_503"]),
