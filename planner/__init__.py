@@ -15,9 +15,9 @@ from planner.errors import InfeasibleError, PlannerError, PlannerWarning, Scenar
 if TYPE_CHECKING:
     from planner.formulas import replicas_needed
     from planner.metrics import summarise
-    from planner.recommend import closed_form_recommendation
+    from planner.recommend.closed_form import closed_form_recommendation
+    from planner.recommend.search import search_settings
     from planner.scenario import Scenario, load_scenario, with_overrides
-    from planner.search import search_settings
     from planner.simulate import run
     from planner.sweep import run_sweep
 
@@ -28,10 +28,10 @@ _WHERE = {
     "load_scenario": "planner.scenario",
     "with_overrides": "planner.scenario",
     "replicas_needed": "planner.formulas",
-    "closed_form_recommendation": "planner.recommend",
+    "closed_form_recommendation": "planner.recommend.closed_form",
     "run": "planner.simulate",
     "summarise": "planner.metrics",
-    "search_settings": "planner.search",
+    "search_settings": "planner.recommend.search",
     "run_sweep": "planner.sweep",
 }
 

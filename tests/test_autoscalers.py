@@ -21,8 +21,8 @@ from planner.autoscalers import (
     ceil_ratio,
     make_policy,
 )
+from planner.autoscalers.hpa import replica_count
 from planner.errors import ScenarioError
-from planner.policy_hpa import replica_count
 
 
 def obs(

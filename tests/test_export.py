@@ -1,4 +1,4 @@
-"""Tests for planner.export and `planner export`: every format against its real rules."""
+"""Tests for planner.export.formats and `planner export`: every format against its real rules."""
 
 from __future__ import annotations
 

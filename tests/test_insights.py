@@ -1,4 +1,4 @@
-"""Tests for planner.insights: when and why 503s happened, from hand-built timelines."""
+"""Tests for planner.recommend.insights: when and why 503s happened, from hand-built timelines."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.insights import describe, explain_503s
+from planner.recommend.insights import describe, explain_503s
 
 
 def frame(n503: list[int], starting: list[int], ready: list[int], rep: int = 0) -> pd.DataFrame:

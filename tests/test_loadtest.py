@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from planner.cli import app
 from planner.cli._loadtest_render import print_table
 from planner.cli.loadtest import _judge, _simulate
+from planner.loadtest.calibrate import PlatformTimes
+from planner.loadtest.compare import Measurement, Tolerance, compare
 from planner.scenario import scenario_from_dict
-from planner.validation import Measurement, Tolerance, compare
-from planner.validation_calibration import PlatformTimes
 
 runner = CliRunner()
 

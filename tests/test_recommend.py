@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from planner.cli import app
 from planner.errors import InfeasibleError, ScenarioError
 from planner.formulas import mmc_patience, replicas_needed, smallest_replicas
-from planner.recommend import closed_form_recommendation
+from planner.recommend.closed_form import closed_form_recommendation
 
 GOLDEN = Path(__file__).parent / "golden"
 # A fixed, colourless terminal: rich reads COLUMNS; None removes a variable for the run.
@@ -107,9 +107,9 @@ def test_library_errors_name_the_field(
 
 
 def test_library_imports_nothing_heavy() -> None:
-    """planner.recommend loads without pandas, matplotlib, simpy or numpy (fast CLI answers)."""
+    """The closed form loads without pandas, matplotlib, simpy or numpy (fast CLI answers)."""
     code = (
-        "import sys, planner.recommend; "
+        "import sys, planner.recommend.closed_form; "
         "print(sorted(m for m in ('pandas', 'matplotlib', 'simpy', 'numpy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -252,7 +252,7 @@ def test_save_figure_writes_png(tmp_path: Path) -> None:
 
 def test_flatten_mapping_uses_override_paths() -> None:
     """Nested settings flatten to the dotted paths with_overrides takes, phases indexed."""
-    from planner.report_html import flatten_mapping
+    from planner.report.html import flatten_mapping
 
     flat = flatten_mapping({"traffic": {"pattern": [{"rps": 20}, {"rps": 60}]}, "seeds": [1, 2]})
     assert flat == {"traffic.pattern.0.rps": 20, "traffic.pattern.1.rps": 60, "seeds": [1, 2]}

@@ -12,10 +12,10 @@ from planner import metrics, simulate
 from planner.cli._search_render import render_search, search_html_sections, search_to_dict
 from planner.errors import InfeasibleError, ScenarioError
 from planner.formulas import replicas_needed, smallest_replicas
+from planner.recommend.search import SearchResult, search_settings
+from planner.recommend.spike import spike_scenario
 from planner.report import write_html
 from planner.scenario import Scenario, with_overrides
-from planner.search import SearchResult, search_settings
-from planner.spike import spike_scenario
 
 # 5 → 15 rps, 0.5 s requests, 10 s cold start, a 30 s spike, 3 seeds: a search takes < 1 s.
 SMALL = {

@@ -120,9 +120,10 @@ def test_arrival_schedule_workers_share_the_sample() -> None:
 
 
 def test_importing_the_pure_modules_does_not_import_locust() -> None:
-    """loadtests, loadtests.curve, planner.loadtest, validation and the CLI leave gevent alone."""
+    """loadtests, its curve, planner.loadtest.run and compare, and the CLI leave gevent alone."""
     code = (
-        "import sys; import loadtests, loadtests.curve, planner.loadtest, planner.validation, "
+        "import sys; import loadtests, loadtests.curve, planner.loadtest.run, "
+        "planner.loadtest.compare, "
         "planner.cli; bad = sorted(m for m in ('locust', 'gevent') if m in sys.modules); "
         "print(bad); sys.exit(1 if bad else 0)"
     )

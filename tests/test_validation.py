@@ -10,17 +10,17 @@ import pytest
 from scipy import stats
 
 from planner.distributions import Constant, Empirical, Exponential, Gamma, Lognormal
-from planner.scenario import Scenario, scenario_from_dict, scenario_to_dict
-from planner.simulate import Results
-from planner.stats import betainc, clopper_pearson, quantile_ci
-from planner.validation import Measurement, Tolerance, compare
-from planner.validation_calibration import (
+from planner.loadtest.calibrate import (
     PlatformTimes,
     calibrate,
     calibration_overrides,
     compare_calibrated,
     platform_times,
 )
+from planner.loadtest.compare import Measurement, Tolerance, compare
+from planner.scenario import Scenario, scenario_from_dict, scenario_to_dict
+from planner.simulate import Results
+from planner.stats import betainc, clopper_pearson, quantile_ci
 
 T2 = 4.302652730  # t(0.975, 2)
 

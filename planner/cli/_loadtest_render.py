@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from planner.loadtest.compare import Check, Validation
     from planner.scenario import Scenario
-    from planner.validation import Check, Validation
 
 __all__ = ["ROW_COLUMNS", "columns", "print_table", "rows"]
 

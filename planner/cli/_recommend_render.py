@@ -1,4 +1,4 @@
-"""Rendering of the closed-form recommendation (`planner.recommend.Recommendation`) as text.
+"""Rendering of the closed-form recommendation (`recommend.closed_form.Recommendation`) as text.
 
 Not a command: `planner recommend` calls `print_table(rec)` for its default table output.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from planner.recommend import Recommendation
+    from planner.recommend.closed_form import Recommendation
 
 __all__ = ["print_table", "settings_table"]
 

@@ -1,4 +1,4 @@
-"""Rendering of a settings search (`planner.search.SearchResult`): rich text, JSON dict, HTML.
+"""Rendering of a settings search (`recommend.search.SearchResult`): rich text, JSON dict, HTML.
 
 Not a command: `planner recommend` calls these when it runs the simulation-backed search.
 `render_search(result, console)` prints the chosen settings with their reasons, the cheapest
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from planner.search import Candidate, SearchResult
+    from planner.recommend.search import Candidate, SearchResult
 
 __all__ = ["TABLE_ROWS", "render_search", "search_html_sections", "search_to_dict"]
 
@@ -153,7 +153,7 @@ def render_search(result: SearchResult, console: Console) -> None:
     from rich.table import Table
 
     from planner.cli._recommend_render import settings_table
-    from planner.search_eval import STEPS
+    from planner.recommend.evaluate import STEPS
 
     c, s = result.chosen, result.chosen.summary
     scenario = result.scenario
@@ -242,8 +242,8 @@ def _isnan(x: Any) -> bool:
 
 def search_html_sections(result: SearchResult) -> list[tuple[str, Any]]:
     """(heading, content) pairs for `planner.report.write_html`: settings, plots, tables, proof."""
+    from planner.recommend.evaluate import STEPS
     from planner.report import plot_candidates, plot_timeline, summary_frame
-    from planner.search_eval import STEPS
 
     c = result.chosen
     data = search_to_dict(result)

@@ -19,9 +19,9 @@ from planner.cli._loadtest_render import columns, print_table, rows
 from planner.errors import PlannerError
 
 if TYPE_CHECKING:
+    from planner.loadtest.compare import Measurement, Tolerance, Validation
     from planner.scenario import Scenario
     from planner.simulate import Results
-    from planner.validation import Measurement, Tolerance, Validation
 
 T = TypeVar("T")
 DEFAULT_OUT = Path(".planner") / "loadtest"
@@ -143,7 +143,7 @@ def loadtest(
     if score is not None and not score.is_file():
         raise PlannerError(f"--score file not found: {score}")
 
-    from planner.loadtest import measure
+    from planner.loadtest.run import measure
     from planner.scenario import load_scenario
 
     scenario = with_warnings(lambda: load_scenario(file))
@@ -198,9 +198,9 @@ def _judge(
     calibrate: bool,
 ) -> Validation:
     """Compare with the calibrated simulation (same seeds) when possible, else as specified."""
-    from planner.validation import compare
-    from planner.validation_calibration import calibrate as calibrated_scenario
-    from planner.validation_calibration import compare_calibrated
+    from planner.loadtest.calibrate import calibrate as calibrated_scenario
+    from planner.loadtest.calibrate import compare_calibrated
+    from planner.loadtest.compare import compare
 
     why_not = ""
     if measured.platform is None:
@@ -223,7 +223,7 @@ def _judge(
 
 def _tolerance(items: list[str]) -> Tolerance:
     """Parse --tolerance NAME=VALUE items into a Tolerance."""
-    from planner.validation import Tolerance
+    from planner.loadtest.compare import Tolerance
 
     names = [f.name for f in fields(Tolerance)]
     values: dict[str, float] = {}
@@ -259,8 +259,8 @@ def _write_outputs(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from planner.loadtest.timeline import plot_validation
     from planner.report import save_figure, write_html
-    from planner.validation_timeline import plot_validation
 
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "validation.json", out / "per_second.csv"]

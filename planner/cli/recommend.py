@@ -1,8 +1,8 @@
 """`planner recommend`: replicas and autoscale settings from closed forms, in under a second.
 
 The command parses and validates options, makes one library call
-(`planner.recommend.closed_form_recommendation`) and renders the result as a table, JSON or
-YAML. Heavy libraries are never imported here (the answer must come back fast).
+(`planner.recommend.closed_form.closed_form_recommendation`) and renders the result as a
+table, JSON or YAML. Heavy libraries are never imported here (the answer must come back fast).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import typer
 from planner.cli._app import app, handles_errors
 
 if TYPE_CHECKING:
-    from planner.recommend import Recommendation
+    from planner.recommend.closed_form import Recommendation
 
 
 class OutputFormat(StrEnum):
@@ -298,7 +298,7 @@ def recommend(
 
 def _recommendation(**options: Any) -> Recommendation:
     """The closed-form library call (the simulated search is `_search`)."""
-    from planner.recommend import closed_form_recommendation
+    from planner.recommend.closed_form import closed_form_recommendation
 
     return closed_form_recommendation(**options)
 
@@ -316,7 +316,7 @@ def _search(
     from rich.console import Console
 
     from planner.cli._search_render import render_search, search_html_sections, search_to_dict
-    from planner.search import search_settings
+    from planner.recommend.search import search_settings
 
     if scenario_file is not None:
         from planner.scenario import load_scenario, with_overrides
@@ -325,7 +325,7 @@ def _search(
         if seeds is not None:
             scenario = with_overrides(scenario, {"seeds": seeds}, warn=False)
     else:
-        from planner.spike import spike_scenario
+        from planner.recommend.spike import spike_scenario
 
         scenario = spike_scenario(**spike, seeds=5 if seeds is None else seeds)
     result = search_settings(scenario, cost_per_replica_hour=cost_per_replica_hour)

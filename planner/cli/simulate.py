@@ -80,8 +80,8 @@ def simulate(
     # The per-request table is written with --out unless --no-requests; --csv writes it as CSV.
     requests = out is not None and requests is not False
 
-    from planner.insights import describe, explain_503s
     from planner.metrics import summarise
+    from planner.recommend.insights import describe, explain_503s
     from planner.scenario import load_scenario
     from planner.simulate import run
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from planner.autoscalers import Observation
+    from planner.autoscalers.base import Observation
 
 __all__ = ["KnativeParams", "KnativePolicy"]
 

@@ -108,7 +108,7 @@ def _rep_task(args: tuple[Scenario, int]) -> simulate.RepResult:
 
 def _failure_reason(summary: Summary, results: Results, max_replicas: int) -> str:
     """Summary's verdict plus when the 503s came and what the replicas were doing."""
-    from planner.insights import explain_503s
+    from planner.recommend.insights import explain_503s
 
     words = "; ".join(summary.reasons) or "SLO not met"
     scenario = results.scenario

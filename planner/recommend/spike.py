@@ -27,7 +27,7 @@ from typing import Any
 
 from planner.errors import ScenarioError
 from planner.formulas import replicas_needed
-from planner.recommend import NOISE_SIGMAS
+from planner.recommend.closed_form import NOISE_SIGMAS
 from planner.scenario import Scenario, scenario_from_dict
 
 __all__ = ["COUNTED_LEAD_S", "spike_scenario"]

@@ -29,11 +29,10 @@ rule the reference marks ASSUMPTION is a named field. Field metadata carries the
 for the scenario loader: {"gt": x}, {"ge": x}, {"le": x}, {"lt": x}, {"choices": (...)}, and
 {"doc": "..."}.
 
-Layout: this module holds Observation, Policy, FixedPolicy and make_policy and re-exports the
-three policies, each with its parameter block, from planner.policy_azureml (AzureMlParams,
-AzureMlPolicy), planner.policy_hpa (HpaParams, HpaScalingPolicy, HpaPolicy) and
-planner.policy_knative (KnativeParams, KnativePolicy). Those modules import this one only for
-type checking, so the import order is one way.
+Layout: this module holds Observation, Policy and make_policy; each policy lives in its own
+module of this package with its parameter block (azureml, hpa, knative, fixed). The policy
+modules import this one only for type checking, and make_policy imports them when it is called,
+so the import order is one way.
 
 Every policy returns a count clamped to min_replicas..max_replicas (FixedPolicy returns
 `deployment.replicas`). Time comes only from `obs.t_s`; samples within 1e-9 s of a window edge
@@ -46,24 +45,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from planner.errors import ScenarioError
-from planner.policy_azureml import AzureMlParams, AzureMlPolicy, ceil_ratio
-from planner.policy_hpa import HpaParams, HpaPolicy, HpaScalingPolicy
-from planner.policy_knative import KnativeParams, KnativePolicy
 
-__all__ = [
-    "AzureMlParams",
-    "AzureMlPolicy",
-    "FixedPolicy",
-    "HpaParams",
-    "HpaPolicy",
-    "HpaScalingPolicy",
-    "KnativeParams",
-    "KnativePolicy",
-    "Observation",
-    "Policy",
-    "ceil_ratio",
-    "make_policy",
-]
+__all__ = ["KINDS", "Observation", "Policy", "make_policy"]
 
 KINDS = ("azureml", "hpa", "knative", "none")
 
@@ -89,20 +72,6 @@ class Policy(Protocol):
     def decide(self, obs: Observation) -> int: ...
 
 
-class FixedPolicy:
-    """Autoscaler "none": always the fixed `replicas` count."""
-
-    __slots__ = ("interval_s", "replicas")
-
-    def __init__(self, *, replicas: int, interval_s: float = 60.0) -> None:
-        self.replicas = replicas
-        self.interval_s = interval_s
-
-    def decide(self, obs: Observation) -> int:
-        """The fixed count, whatever the observation."""
-        return self.replicas
-
-
 def make_policy(deployment: Any, max_concurrent: int) -> Policy:
     """Build the policy named by `deployment.autoscaler` (a planner.scenario.Deployment).
 
@@ -114,6 +83,12 @@ def make_policy(deployment: Any, max_concurrent: int) -> Policy:
     Raises:
         ScenarioError: unknown autoscaler, or max_concurrent < 1.
     """
+    # NOTE: imported here, not at the top: the policy modules import this one.
+    from planner.autoscalers.azureml import AzureMlPolicy
+    from planner.autoscalers.fixed import FixedPolicy
+    from planner.autoscalers.hpa import HpaPolicy
+    from planner.autoscalers.knative import KnativePolicy
+
     if max_concurrent < 1:
         raise ScenarioError(f"service.max_concurrent must be >= 1: {max_concurrent}")
     kind = deployment.autoscaler

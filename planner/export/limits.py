@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from planner.errors import ScenarioError
-from planner.export_units import as_decimal, percent, whole_ms, whole_seconds
+from planner.export.units import as_decimal, percent, whole_ms, whole_seconds
 
 if TYPE_CHECKING:
-    from planner.export import ExportSettings
+    from planner.export.settings import ExportSettings
 
 __all__ = ["FORMATS", "LIMITS", "notes"]
 

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from planner.distributions import Constant, Empirical, Exponential, Gamma, Lognormal
-from planner.validation import Validation, compare
+from planner.loadtest.compare import Validation, compare
 
 if TYPE_CHECKING:
     from planner.distributions import Distribution
+    from planner.loadtest.compare import Measurement, Tolerance
     from planner.scenario import Scenario, Slo
     from planner.simulate import Results
-    from planner.validation import Measurement, Tolerance
 
 __all__ = [
     "EMPIRICAL_MIN_STARTS",

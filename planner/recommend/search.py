@@ -43,7 +43,7 @@ How it stays at a few dozen simulations:
   the cheapest passing candidate found. At the autoscaler's lowest allowed minimum there is no
   min neighbour; when the budget runs out first, the result says what was not shown.
 How one candidate is simulated and judged (its starting replicas, the cache, the failure
-reason in words): `planner.search_eval`.
+reason in words): `planner.recommend.evaluate`.
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ import pandas as pd
 
 from planner.errors import PlannerError, ScenarioError
 from planner.formulas import replicas_needed, smallest_replicas
-from planner.recommend import NOISE_SIGMAS, Recommendation, closed_form_recommendation
-from planner.search_eval import (
+from planner.recommend.closed_form import NOISE_SIGMAS, Recommendation, closed_form_recommendation
+from planner.recommend.evaluate import (
     CANDIDATE_COLUMNS,
     Candidate,
     Evaluator,
@@ -95,7 +95,7 @@ class SearchResult:
 
     One replica fewer means min_replicas − 1 (same max and target) and max_replicas − 1 (same
     min and target), both evaluated at the final settings; the candidates table holds every
-    evaluation with the search step that asked for it (`planner.search_eval.STEPS`).
+    evaluation with the search step that asked for it (`planner.recommend.evaluate.STEPS`).
     """
 
     scenario: Scenario  # as given; `chosen.results.scenario` is the one with the settings

@@ -1,6 +1,6 @@
 """Does a load test agree with the simulation? Measured vs predicted, with the noise of both.
 
-`compare(measured, predicted, slo, tolerance)` takes what `planner.loadtest` measured (one run:
+`compare(measured, predicted, slo, tolerance)` takes what `planner.loadtest.run` measured (one run:
 every request's scheduled arrival, status and response time; replicas polled from /stats) and
 what `planner.simulate.run` predicted for the same scenario (several seeds), and answers two
 questions for `planner loadtest`:
@@ -19,7 +19,7 @@ questions for `planner loadtest`:
   the same as: the measured 95 % interval overlaps the tolerance-widened prediction interval.
   Latency p99 is compared in the table but not judged (one run's p99 is too noisy).
 
-The per-second frames to plot come from `planner.validation_timeline`.
+The per-second frames to plot come from `planner.loadtest.timeline`.
 
 Pure numpy/pandas: the intervals come from `planner.stats` (no scipy).
 """
@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from planner.loadtest.timeline import per_second_frame, replicas_frame
 from planner.stats import clopper_pearson, prediction_interval, quantile_ci
-from planner.validation_timeline import per_second_frame, replicas_frame
 
 if TYPE_CHECKING:
+    from planner.loadtest.calibrate import Calibration, PlatformTimes
     from planner.scenario import Slo
     from planner.simulate import Results
-    from planner.validation_calibration import Calibration, PlatformTimes
 
 __all__ = [
     "MEASURED_COLUMNS",
@@ -87,7 +87,7 @@ class Measurement:
     `requests.t_s` is the scheduled arrival since the test started (the simulator's
     t_arrival_s); `sent` counts requests sent, of which `pending` never answered and
     `not_sent` were refused by the load generator's in-flight bound. `replicas` and
-    `platform` (replica start and slot times, `planner.validation_calibration`) are None for a
+    `platform` (replica start and slot times, `planner.loadtest.calibrate`) are None for a
     remote endpoint (not observable).
     """
 
@@ -245,7 +245,7 @@ def compare(
     """Judge a load test against the simulation of the same scenario (see the module text).
 
     Args:
-        measured: what the load test saw (`planner.loadtest`).
+        measured: what the load test saw (`planner.loadtest.run`).
         predicted: `simulate.run` of the same scenario over several seeds; with
             keep_requests the per-second latency is predicted too.
         slo: the objective; default the scenario's.

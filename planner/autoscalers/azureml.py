@@ -28,7 +28,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from planner.autoscalers import Observation
+    from planner.autoscalers.base import Observation
 
 __all__ = ["AzureMlParams", "AzureMlPolicy", "ceil_ratio"]
 

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from planner.loadtest.compare import Measurement, Validation
     from planner.simulate import Results
-    from planner.validation import Measurement, Validation
 
 __all__ = ["OVERLOAD_STATUSES", "per_second_frame", "plot_validation", "replicas_frame"]
 

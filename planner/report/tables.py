@@ -1,9 +1,6 @@
-"""Reporting: number formatting and summary tables; the public face of the plots and HTML page.
+"""Number formatting and summary tables.
 
-The plots live in `planner.report_plots` (`plot_timeline`, `plot_heatmap`, `plot_candidates`,
-`save_figure`) and the self-contained page in `planner.report_html` (`write_html`); both are
-re-exported here so callers import everything from `planner.report`. Like the plots, this
-module computes no KPIs: it formats what `metrics.summarise` computed.
+Like the plots, this module computes no KPIs: it formats what `metrics.summarise` computed.
 """
 
 from __future__ import annotations
@@ -14,24 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from planner.report_html import write_html
-from planner.report_plots import plot_candidates, plot_heatmap, plot_timeline, save_figure
-
 if TYPE_CHECKING:
     from rich.table import Table
 
 __all__ = [
     "format_rate",
     "format_seconds",
-    "plot_candidates",
-    "plot_heatmap",
-    "plot_timeline",
-    "save_figure",
     "slo_verdict",
     "summary_frame",
     "summary_rows",
     "summary_table",
-    "write_html",
 ]
 
 

@@ -10,8 +10,8 @@ every second for replicas over time, reads the replicas' measured start times an
 from /stats before and after the test (`Measurement.platform`, for calibrating the
 prediction), and always stops it afterwards.
 
-`planner.validation.compare` judges the measurement; `planner.validation_timeline.plot_validation`
-draws it.
+`planner.loadtest.compare.compare` judges the measurement;
+`planner.loadtest.timeline.plot_validation` draws it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import DeploymentError, PlannerError
-from planner.validation import MEASURED_COLUMNS, REPLICA_COLUMNS, Measurement
+from planner.loadtest.compare import MEASURED_COLUMNS, REPLICA_COLUMNS, Measurement
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
@@ -50,7 +50,7 @@ __all__ = [
     "run_locust",
 ]
 
-EXAMPLE_SCORE = Path(__file__).resolve().parent / "serve" / "examples" / "sleep_score.py"
+EXAMPLE_SCORE = Path(__file__).resolve().parent.parent / "serve" / "examples" / "sleep_score.py"
 EXIT_IN_FLIGHT = 3  # the locustfile's exit code when its in-flight bound is hit
 STARTUP_SLACK_S = 60.0
 
@@ -60,7 +60,7 @@ def locustfile_path() -> Path:
     try:
         path = Path(str(importlib.resources.files("loadtests") / "locustfile.py"))
     except ModuleNotFoundError:
-        path = Path(__file__).resolve().parent.parent / "loadtests" / "locustfile.py"
+        path = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
     if not path.is_file():
         raise PlannerError(f"locustfile not found: {path} (is the loadtests package installed?)")
     return path
@@ -346,7 +346,7 @@ def measure(
         return run_locust(scenario_path, scenario, host=host, out_dir=out_dir, key=key,
                           **locust_options)  # fmt: skip
 
-    from planner.validation_calibration import platform_times
+    from planner.loadtest.calibrate import platform_times
 
     with (
         _local(score or EXAMPLE_SCORE, scenario, out_dir, key) as deployment,
