@@ -155,20 +155,20 @@ def test_example_spike_scenario_json() -> None:
     assert 0.0 <= data["rate_503"] <= 1.0 and data["requests"] > 0
 
 
-def test_missing_file_is_one_line_exit_1(tmp_path: Path) -> None:
-    """A missing file: exit 1, one line on stderr, nothing on stdout, no traceback."""
+def test_missing_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    """A missing file: exit 2, one line on stderr, nothing on stdout, no traceback."""
     code, out, err = invoke(str(tmp_path / "nope.yaml"))
-    assert code == 1
+    assert code == 2
     assert out == ""
     assert err.strip().count("\n") == 0 and "nope.yaml" in err and "Traceback" not in err
 
 
 def test_misspelt_key_suggests_the_right_one(tmp_path: Path) -> None:
-    """A misspelt scenario key: exit 1 with "did you mean" naming the right key."""
+    """A misspelt scenario key: exit 2 with "did you mean" naming the right key."""
     bad = tmp_path / "bad.yaml"
     bad.write_text(SHORT_SPIKE.replace("max_replicas: 6", "max_replica: 6"), encoding="utf-8")
     code, _, err = invoke(str(bad), "--format", "json")
-    assert code == 1
+    assert code == 2
     assert "did you mean" in err and "max_replicas" in err
     assert err.strip().count("\n") == 0
 

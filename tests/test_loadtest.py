@@ -186,9 +186,9 @@ def test_request_counts_add_up(too_small: Any) -> None:
 
 
 def test_missing_file_is_one_line(tmp_path: Path) -> None:
-    """A missing scenario: exit 1, one line on stderr, no traceback."""
+    """A missing scenario: exit 2, one line on stderr, no traceback."""
     result = runner.invoke(app, ["loadtest", str(tmp_path / "nope.yaml")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
         f"Error: scenario file not found: {tmp_path / 'nope.yaml'}"
     ]

@@ -163,13 +163,13 @@ def test_stats_report_each_replica_request_to_ready_time(tmp_path: Path) -> None
 
 
 def test_serve_help_and_missing_score_is_one_line_error(tmp_path: Path) -> None:
-    """`planner serve --help` works; a missing score.py is a one-line error with exit 1."""
+    """`planner serve --help` works; a missing score.py is a one-line error with exit 2."""
     runner = CliRunner()
     result = runner.invoke(app, ["serve", "--help"])
     assert result.exit_code == 0
     assert "max_request_wait_s" in result.output
     result = runner.invoke(app, ["serve", str(tmp_path / "missing.py")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         f"Error: score script not found: {tmp_path / 'missing.py'}"
     ]
@@ -179,7 +179,7 @@ def test_logs_without_a_run_is_one_line_error(tmp_path: Path) -> None:
     """`planner logs` on an empty dir explains itself; with logs it prints them by replica."""
     runner = CliRunner()
     result = runner.invoke(app, ["logs", "--log-dir", str(tmp_path / "none")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "run `planner serve` first" in result.output
     (tmp_path / "replica-0.log").write_text("a\nb\n")
     (tmp_path / "replica-1.log").write_text("c\n")

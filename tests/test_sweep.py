@@ -308,10 +308,10 @@ def test_cli_rejects_plot_of_unswept_field(tmp_path: Path) -> None:
     assert "slo.latency_p99_s" in result.output
 
 
-def test_cli_without_sweep_block_exits_1(tmp_path: Path) -> None:
-    """A scenario with no sweep block is a one-line error and exit code 1."""
+def test_cli_without_sweep_block_exits_2(tmp_path: Path) -> None:
+    """A scenario with no sweep block is a one-line input error: exit code 2."""
     path = write_scenario(tmp_path, None)
     result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no sweep" in result.output
     assert "Traceback" not in result.output

@@ -13,14 +13,17 @@ from typing import Any, TypeVar
 
 import typer
 
-from planner.errors import PlannerError
+from planner.errors import EXIT_INPUT, PlannerError
 
 app = typer.Typer(
     name="planner",
     help=(
         "Capacity planner and autoscaling simulator for model-serving web services "
         "(Azure ML on AKS, Kubernetes HPA, Knative).\n\n"
-        "Start with `planner recommend --rps 20`."
+        "Start with `planner recommend --rps 20`.\n\n"
+        "Exit codes: 0 ok; 1 the SLO was missed or the prediction disagrees; "
+        "2 a usage or input error (including an invalid scenario file); "
+        "3 a runtime failure (a deployment that would not start)."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -31,21 +34,21 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
+def fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:
     """Print `message` as one line on stderr and return the Exit to raise."""
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
 
 
 def handles_errors(func: F) -> F:
-    """Decorate a command so a PlannerError becomes a one-line message and exit code 1."""
+    """Decorate a command so a PlannerError becomes a one-line message and its exit code."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except PlannerError as exc:
-            raise fail(str(exc)) from None
+            raise fail(str(exc), exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("Interrupted.", err=True)
             raise typer.Exit(130) from None

@@ -221,7 +221,7 @@ def run_locust(
                 time.sleep(0.25)
                 now = time.monotonic()
                 if now - started > timeout_s:
-                    raise PlannerError(
+                    raise DeploymentError(
                         f"locust did not finish within {timeout_s:.0f} s (timeout); "
                         f"its log: {log_file}"
                     )
@@ -234,7 +234,7 @@ def run_locust(
     code = proc.returncode
     if code not in (0, 1, EXIT_IN_FLIGHT):  # 1: locust saw failed requests (503s): expected
         tail = _tail(out_dir / "locust.out") or _tail(log_file)
-        raise PlannerError(f"locust exited with status {code}:\n{tail}")
+        raise DeploymentError(f"locust exited with status {code}:\n{tail}")
     return _measurement(out_dir, host=host, poller=poller, wall_s=time.monotonic() - started)
 
 
@@ -288,7 +288,7 @@ def _measurement(
     requests, totals = read_requests(out_dir)
     if totals["files"] == 0:
         tail = _tail(out_dir / "locust.out") or _tail(out_dir / "locust.log")
-        raise PlannerError(f"locust wrote no per-request results in {out_dir}:\n{tail}")
+        raise DeploymentError(f"locust wrote no per-request results in {out_dir}:\n{tail}")
     notes = [f"locust ran {wall_s:.0f} s against {host}; its files are in {out_dir}"]
     stats_file = out_dir / "locust_stats.csv"
     if stats_file.is_file():

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from planner.errors import DeploymentError, ScenarioError
+from planner.errors import ScenarioError
 
 if TYPE_CHECKING:
     from planner.distributions import Distribution
@@ -64,12 +64,12 @@ class ServeConfig:
 
 
 def check_score_path(path: str | Path) -> Path:
-    """Return the absolute path of a score.py, or raise DeploymentError naming the problem."""
+    """Return the absolute path of a score.py, or raise ScenarioError (an input error) naming it."""
     p = Path(path).expanduser()
     if not p.is_file():
-        raise DeploymentError(f"score script not found: {path}")
+        raise ScenarioError(f"score script not found: {path}")
     if p.suffix != ".py":
-        raise DeploymentError(f"score script must be a .py file: {path}")
+        raise ScenarioError(f"score script must be a .py file: {path}")
     return p.resolve()
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from planner.errors import DeploymentError
+from planner.errors import ScenarioError
 
 _REPLICA_LOG = re.compile(r"replica-(\d+)\.log$")
 
@@ -40,17 +40,17 @@ def log_tail(path: Path, *, lines: int = 20) -> str:
 
 
 def replica_logs(log_dir: Path, replica: int | None = None) -> list[tuple[int, Path]]:
-    """(replica id, path) of the logs in `log_dir`, by id; DeploymentError if there are none."""
+    """(replica id, path) of the logs in `log_dir`, by id; ScenarioError if there are none."""
     log_dir = Path(log_dir)
     if not log_dir.is_dir():
-        raise DeploymentError(f"no serve logs in {log_dir} (--log-dir): run `planner serve` first")
+        raise ScenarioError(f"no serve logs in {log_dir} (--log-dir): run `planner serve` first")
     found = sorted(
         (int(m.group(1)), p) for p in log_dir.iterdir() if (m := _REPLICA_LOG.search(p.name))
     )
     if replica is not None:
         found = [(i, p) for i, p in found if i == replica]
         if not found:
-            raise DeploymentError(f"--replica {replica}: no log replica-{replica}.log in {log_dir}")
+            raise ScenarioError(f"--replica {replica}: no log replica-{replica}.log in {log_dir}")
     return found
 
 
@@ -75,7 +75,7 @@ def follow_logs(
     while True:
         try:
             logs = replica_logs(log_dir, replica)
-        except DeploymentError:
+        except ScenarioError:
             if offsets:
                 logs = []
             else:
