@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from planner.simulate import SUMMARY_COLUMNS
-from planner.stats import mean_ci
+from planner.slo import judge_slo
+from planner.stats import mean_ci_within
 
 if TYPE_CHECKING:
     from planner.scenario import Slo
@@ -102,28 +103,18 @@ def summarise(results: Results, slo: Slo | None = None) -> Summary:
     values: dict[str, float] = {}
     ci95: dict[str, tuple[float, float]] = {}
     for key in METRICS:
-        values[key], (lo, hi) = mean_ci(df[key].to_numpy(dtype=np.float64))
-        # Every metric is >= 0 and rates are <= 1: a symmetric t-interval may cross those
-        # bounds when few replications differ a lot; the true value cannot.
         upper = 1.0 if key in _FRACTION_KEYS else math.inf
-        ci95[key] = (min(max(lo, 0.0), upper), min(max(hi, 0.0), upper))
-    reasons: list[str] = []
-    meets: bool | None = None
-    if values["requests"] > 0:
-        hi_503 = ci95["rate_503"][1]
-        if not hi_503 <= slo.max_rate_503:
-            reasons.append(
-                f"rate_503 upper 95 % bound {hi_503:.4g} > slo.max_rate_503 {slo.max_rate_503:g}"
-            )
-        hi_p99 = ci95["latency_p99_s"][1]
-        if math.isnan(hi_p99):
-            reasons.append("latency_p99_s is undefined: no request was served")
-        elif hi_p99 > slo.latency_p99_s:
-            reasons.append(
-                f"latency_p99_s upper 95 % bound {hi_p99:.4g} s > "
-                f"slo.latency_p99_s {slo.latency_p99_s:g} s"
-            )
-        meets = not reasons
-    else:
-        reasons.append("no request arrived after warm-up: nothing to judge")
-    return Summary(reps=len(df), values=values, ci95=ci95, meets_slo=meets, reasons=tuple(reasons))
+        values[key], ci95[key] = mean_ci_within(df[key].to_numpy(dtype=np.float64), 0.0, upper)
+    judgement = judge_slo(
+        rate_503_hi=ci95["rate_503"][1],
+        latency_p99_s_hi=ci95["latency_p99_s"][1],
+        slo=slo,
+        requests=values["requests"],
+    )
+    return Summary(
+        reps=len(df),
+        values=values,
+        ci95=ci95,
+        meets_slo=judgement.meets,
+        reasons=judgement.reasons,
+    )

@@ -73,6 +73,16 @@ def mean_ci(x: np.ndarray) -> tuple[float, tuple[float, float]]:
     return mean, (mean - half, mean + half)
 
 
+def mean_ci_within(x: np.ndarray, low: float, high: float) -> tuple[float, tuple[float, float]]:
+    """`mean_ci`, its interval clipped to the metric's range [low, high].
+
+    A symmetric t-interval may cross a bound (a rate below 0 or above 1) when few
+    replications differ a lot; the true value cannot.
+    """
+    mean, (lo, hi) = mean_ci(x)
+    return mean, (min(max(lo, low), high), min(max(hi, low), high))
+
+
 def prediction_interval(x: np.ndarray) -> tuple[float, float, float]:
     """Mean and Student-t 95 % prediction interval of one new replication (>= min..max)."""
     x = x[np.isfinite(x)]

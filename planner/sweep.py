@@ -27,7 +27,8 @@ import pandas as pd
 from planner import __version__
 from planner.errors import PlannerError, ScenarioError
 from planner.executors import Outcome, run_tasks
-from planner.stats import mean_ci
+from planner.slo import judge_slo
+from planner.stats import mean_ci_within
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario, Slo
@@ -194,13 +195,17 @@ def cell_summary(df: pd.DataFrame, slo: Slo) -> pd.DataFrame:
         row: dict[str, Any] = {"cell": int(cell)}
         row.update({f: group[f].iloc[0] for f in fields})
         row["seeds"] = n
-        for metric in ("rate_503", "latency_p99_s"):
-            mean, (_, hi) = mean_ci(group[metric].to_numpy(dtype=float))  # as summarise
+        for metric, high in (("rate_503", 1.0), ("latency_p99_s", math.inf)):
+            mean, (_, hi) = mean_ci_within(group[metric].to_numpy(dtype=float), 0.0, high)
             row[metric], row[f"{metric}_hi"] = mean, hi
         row["replica_hours"] = float(group["replica_hours"].mean())
-        row["meets_slo"] = bool(
-            row["rate_503_hi"] <= slo.max_rate_503 and row["latency_p99_s_hi"] <= slo.latency_p99_s
+        judgement = judge_slo(
+            rate_503_hi=row["rate_503_hi"],
+            latency_p99_s_hi=row["latency_p99_s_hi"],
+            slo=slo,
+            requests=float(group["requests"].mean()),
         )
+        row["meets_slo"] = bool(judgement.meets)
         rows.append(row)
     columns = ["cell", *fields, "seeds", "rate_503", "rate_503_hi", "latency_p99_s"]
     columns += ["latency_p99_s_hi", "replica_hours", "meets_slo"]

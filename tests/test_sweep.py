@@ -218,6 +218,7 @@ def test_cell_summary_matches_student_t_by_hand() -> None:
             "cell": [0, 0, 0, 1, 1, 1],
             "x": [1, 1, 1, 2, 2, 2],
             "seed": [1, 2, 3] * 2,
+            "requests": [1000] * 6,
             "rate_503": [0.0, 0.001, 0.002, 0.0, 0.0, 0.0],
             "latency_p99_s": [1.0, 1.0, 1.0, 1.0, 1.5, 2.0],
             "replica_hours": [1.0, 2.0, 3.0, 4.0, 4.0, 4.0],
