@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from planner._version import __version__
 from planner.errors import InfeasibleError, PlannerError, PlannerWarning, ScenarioError
 
 if TYPE_CHECKING:
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
     from planner.scenario import Scenario, load_scenario, with_overrides
     from planner.simulate import run
     from planner.sweep import run_sweep
-
-__version__ = "0.1.0"
 
 _WHERE = {
     "Scenario": "planner.scenario",

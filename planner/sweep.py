@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from planner import __version__
+from planner._version import __version__
 from planner.errors import PlannerError, ScenarioError
 from planner.executors import Outcome, run_tasks
 from planner.slo import judge_slo
