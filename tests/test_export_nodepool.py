@@ -1,0 +1,69 @@
+"""The node formats: az commands with rounded-up delays; headroom manifests pass the schema."""
+
+from __future__ import annotations
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from planner.errors import ScenarioError
+from planner.export.nodepool import (
+    HEADROOM_PRIORITY,
+    NodePoolSettings,
+    aks_nodepool_commands,
+    headroom_manifests,
+    headroom_yaml,
+)
+
+K8S_VERSION = "1.30"
+
+
+def settings(**kw: object) -> NodePoolSettings:
+    """A D4s_v5 pool of 1..20 nodes with 3 headroom pods of 1 cpu / 2 GB."""
+    args: dict[str, object] = {
+        "name": "spike",
+        "vm_size": "Standard_D4s_v5",
+        "min_nodes": 1,
+        "max_nodes": 20,
+        "headroom_pods": 3,
+    }
+    args.update(kw)
+    return NodePoolSettings(**args)  # type: ignore[arg-type]
+
+
+def test_nodepool_command_carries_the_bounds_and_the_profile() -> None:
+    """min/max counts, scan interval in seconds, delays rounded UP to whole minutes."""
+    text = aks_nodepool_commands(settings(scale_down_unneeded_s=90, scan_interval_s=10))
+    assert "--enable-cluster-autoscaler --min-count 1 --max-count 20" in text
+    assert "scan-interval=10 " in text
+    assert "scale-down-unneeded-time=2m" in text  # 90 s -> 2 min, never shorter
+    assert "scale-down-delay-after-add=10m" in text
+    assert "scale-down-utilization-threshold=0.5" in text
+
+
+def test_headroom_manifests_pass_the_kubernetes_schema() -> None:
+    """PriorityClass and Deployment validate strictly; requests are the replica's."""
+    docs = headroom_manifests(settings(pod_cpu=0.7, pod_memory_gb=0.3))
+    for doc in docs:
+        assert kubernetes_validate.validate(doc, K8S_VERSION, strict=True) == K8S_VERSION
+    prio, deploy = docs
+    assert prio["value"] == HEADROOM_PRIORITY == -1
+    spec = deploy["spec"]["template"]["spec"]
+    assert deploy["spec"]["replicas"] == 3
+    assert spec["priorityClassName"] == prio["metadata"]["name"]
+    assert spec["containers"][0]["resources"]["requests"] == {"cpu": "700m", "memory": "308Mi"}
+    assert list(yaml.safe_load_all(headroom_yaml(settings()))) == headroom_manifests(settings())
+
+
+def test_a_broken_manifest_fails_the_schema() -> None:
+    """The validator is real: a string replica count is rejected."""
+    deploy = headroom_manifests(settings())[1]
+    deploy["spec"]["replicas"] = "three"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deploy, K8S_VERSION, strict=True)
+
+
+def test_bad_bounds_are_one_line_errors() -> None:
+    """max below min names both fields."""
+    with pytest.raises(ScenarioError, match=r"nodes.max_nodes must be >= nodes.min_nodes \(5\): 2"):
+        settings(min_nodes=5, max_nodes=2)
