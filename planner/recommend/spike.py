@@ -26,8 +26,7 @@ import math
 from typing import Any
 
 from planner.errors import ScenarioError
-from planner.formulas import replicas_needed
-from planner.recommend.closed_form import NOISE_SIGMAS
+from planner.formulas import max_replicas_rule, replicas_needed
 from planner.scenario import Scenario, scenario_from_dict
 
 __all__ = ["COUNTED_LEAD_S", "spike_scenario"]
@@ -94,11 +93,10 @@ def spike_scenario(
     ) and isinstance(max_concurrent, int)
     initial: int | None = None
     if max_replicas is None and numbers and rt_mean and rt_mean > 0 and max_concurrent >= 1:
-        load = peak_rps * rt_mean
-        headroom = math.ceil(
-            (load + NOISE_SIGMAS * math.sqrt(load)) / (target_utilization * max_concurrent) - 1e-9
-        )
-        max_replicas = max(min_replicas, headroom)
+        max_replicas = max_replicas_rule(
+            peak_rps, rt_mean, min(target_utilization, 1.0), max_concurrent,
+            min_replicas=max(min_replicas, 0) if isinstance(min_replicas, int) else 1,
+        )  # fmt: skip
     if (
         numbers
         and rt_mean
