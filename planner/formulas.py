@@ -659,10 +659,11 @@ def spike_headroom(
             t_full = T · ln((peak·T − a) / (peak·T − c));
        for constant ones n grows linearly, t_full = (c − a) / (peak_rps − rps) (when <= T).
        A peak with peak·T <= c never fills the slots: no 503s (None).
-    2. The queue builds. With every slot busy, requests complete at about d = c/T per second
-       (for constant request times, the pre-step rate rps while t < T: only requests that
-       started before the step finish), the queue grows at peak − d, and the newest request
-       waits queue/d: it passes max_wait_s after max_wait_s·d/(peak − d) more seconds.
+    2. The queue builds. With every slot busy, requests complete at d = c/T per second
+       (exponential; a gamma is treated alike), the queue grows at peak − d, and the newest
+       request waits queue/d: it passes max_wait_s after max_wait_s·d/(peak − d) more seconds.
+       For constant request times the completions follow the starts T earlier (the old rate
+       rps until T, then a periodic pattern): see `_constant_first_503_s`.
 
     For 20 → 60 rps on 286 replicas of 10 s requests: 10·ln(400/314) = 2.42 s to fill, then
     0.5·28.6/31.4 = 0.46 s: the first 503s about 2.9 s after the step.
@@ -714,7 +715,40 @@ def _spike_times(
                 else (lo, mid)
             )
         full = hi
+    if scv == 0:
+        return full, _constant_first_503_s(rps, peak_rps, request_time_s, full, max_wait_s)
     done_rps = servers / request_time_s
-    if scv == 0 and full + max_wait_s * rps / (peak_rps - rps) < request_time_s:
-        done_rps = rps  # only requests started before the step finish before t = T
     return full, full + max_wait_s * done_rps / (peak_rps - done_rps)
+
+
+def _constant_first_503_s(
+    rps: float, peak_rps: float, request_time_s: float, full_s: float, max_wait_s: float
+) -> float:
+    """First 503 of the fluid model with constant request times T, slots full from t_f on.
+
+    Completions at time u are the starts at u − T: at the old rate rps in [0, T); afterwards
+    at peak_rps for the first t_f of each period T (the starts that filled the idle slots)
+    and rps for the rest (starts that replaced completions), so the completion rate d(u) is
+    periodic. FIFO: the request arriving at t starts once the completions since t_f reach
+    the arrivals since t_f, D(t + w) − D(t_f) = peak·(t − t_f); the first 503 is the t with
+    w = max_wait_s, found by bisection (the left side falls with t, as d <= peak).
+    """
+    period, t_f = request_time_s, full_s
+    per_period = peak_rps * t_f + rps * (period - t_f)
+
+    def done(u: float) -> float:  # D(u) = ∫_0^u d
+        if u <= period:
+            return rps * u
+        k, r = divmod(u - period, period)
+        return rps * period + k * per_period + peak_rps * min(r, t_f) + rps * max(0.0, r - t_f)
+
+    def behind(t: float) -> float:  # > 0 while the request arriving at t waits < max_wait_s
+        return done(t + max_wait_s) - done(t_f) - peak_rps * (t - t_f)
+
+    lo, hi = t_f, t_f + max(max_wait_s, period)
+    while behind(hi) > 0:
+        lo, hi = hi, hi + 2 * (hi - t_f)
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if behind(mid) > 0 else (lo, mid)
+    return hi
