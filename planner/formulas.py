@@ -7,7 +7,9 @@ Notation: λ = rps (arrival rate), μ = 1/request_time_s (service rate of one sl
 c = servers = replicas × max_concurrent slots, a = λ/μ (offered load in Erlangs),
 ρ = a/c, θ = cμ − λ, τ = max_wait_s (the router's patience before a 503).
 
-Pure functions on floats (math and fractions only). Invalid arguments raise `ValueError`:
+Pure functions on floats (math and fractions; scipy.special and scipy.integrate are imported
+inside the few functions that need them: above 20,000 slots, and for gamma request times, so a
+small exponential answer loads no scipy). Invalid arguments raise `ValueError`:
 callers (the CLI, the scenario loader) validate first and report the option or field.
 References: Kleinrock, *Queueing Systems* I (1975) §3.5-3.6 (M/M/c, Erlang B/C);
 Allen, *Probability, Statistics and Queueing Theory* (1990) (Allen-Cunneen);
@@ -475,8 +477,11 @@ def mgc_patience(
     the wait W of M/M/c+D with patience s·τ. So P(wait > 0) stays Erlang C's, the mean wait
     is Allen-Cunneen's when τ = ∞, and τ = 0 gives Erlang B, which is exact for any request-time
     distribution (Erlang's loss formula is insensitive). An approximation in between: its
-    agreement with the simulator is measured in tests/test_closed_forms_vs_simulation.py.
-    scv = 1 is `mmc_patience` exactly.
+    agreement with the simulator is measured in tests/test_closed_forms_vs_simulation.py: for
+    constant request times on 10 slots at ρ 0.5-0.95 with a 0.5 s wait limit, the latency p99
+    is within 6 %, P(wait > 0) is Erlang C's, 7-10 % above the simulated M/D/c's, the wait p99
+    up to 31 % low at ρ = 0.5 (within 1 % from 0.8 on), the 503 rate 25 % low at ρ = 0.8 and
+    up to 60 % low where it is tiny. scv = 1 is `mmc_patience` exactly.
     """
     if not (math.isfinite(scv) and scv >= 0):
         raise ValueError(f"scv must be finite and >= 0: {scv}")

@@ -133,7 +133,9 @@ HELP = (
     "Prints the formula's replica count; what an M/M/c queue with the router's wait limit "
     "says about waits and 503s at that size; how large a sudden spike the warm replicas "
     "absorb; and recommended min_replicas, max_replicas and target utilization, each with "
-    "its reason. Assumes Poisson arrivals and exponential request times (steady state)."
+    "its reason. Assumes Poisson arrivals and one request-time shape for every figure: "
+    "exponential (Erlang C) unless --request-time-scv says otherwise; the p99 is the response "
+    "time (queue wait + request time) of served requests."
 )
 EPILOG = (
     "Example: [bold]planner recommend --rps 20[/bold] gives Azure ML's documented example, "
