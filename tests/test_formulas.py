@@ -137,7 +137,7 @@ def test_mm1_closed_forms() -> None:
 
 
 def test_mgc_kingman_is_pollaczek_khinchine_for_md1() -> None:
-    """For M/D/1 the (1 + scv)/2 scaling gives the exact P-K mean wait ρ·s/(2(1−ρ))."""
+    """For M/D/1 the scaling is ½ (Cosmetatos' correction vanishes): P-K's ρ·s/(2(1−ρ))."""
     assert mgc_mean_wait_s(0.5, 1.0, 1, scv=0.0) == pytest.approx(0.5, rel=1e-12)
     assert mgc_mean_wait_s(0.5, 1.0, 3, scv=1.0) == mmc_mean_wait_s(0.5, 1.0, 3)
 
@@ -441,6 +441,18 @@ def test_service_quantiles() -> None:
     assert service_quantile_s(10.0, 1.0, 0.99) == pytest.approx(10 * math.log(100), rel=1e-12)
     expected = stats.gamma(a=2.0, scale=5.0).ppf(0.99)
     assert service_quantile_s(10.0, 0.5, 0.99) == pytest.approx(expected, rel=1e-10)
+
+
+def test_cosmetatos_md_c_mean_wait() -> None:
+    """M/D/c mean waits against Cosmetatos' formula and its heavy-traffic limit of one half."""
+    for servers, rho in ((10, 0.5), (10, 0.8), (5, 0.9)):
+        rps = rho * servers
+        corr = (1 - rho) * (servers - 1) * (math.sqrt(4 + 5 * servers) - 2) / (16 * rho * servers)
+        expected = 0.5 * mmc_mean_wait_s(rps, 1.0, servers) * (1 + corr)
+        assert mgc_mean_wait_s(rps, 1.0, servers, scv=0.0) == pytest.approx(expected, rel=1e-12)
+    ratio = mgc_mean_wait_s(99.9, 1.0, 100, 0.0) / mmc_mean_wait_s(99.9, 1.0, 100)
+    assert ratio == pytest.approx(0.5, abs=1e-3)
+    assert mgc_mean_wait_s(8.0, 1.0, 10, 3.0) == 2 * mmc_mean_wait_s(8.0, 1.0, 10)
 
 
 def test_mgc_patience_limits() -> None:
