@@ -186,6 +186,12 @@ def test_cli_yaml_parses_like_json() -> None:
         (("--rps", "20", "--peak-rps", "1e9", "--no-simulate"), "--peak-rps", "1e+09"),
         (("--rps", "20", "--latency-p99", "46"), "--latency-p99", "46"),
         (("--rps", "20", "--request-time-scv", "-1"), "--request-time-scv", "-1"),
+        (
+            ("--rps", "4", "--peak-rps", "8", "--spike-duration", "1e300"),
+            "--spike-duration",
+            "1e+300",
+        ),
+        (("--rps", "4", "--peak-rps", "8", "--cold-start", "1e300"), "--cold-start", "1e+300"),
     ],
 )
 def test_cli_bad_options_exit_2(args: tuple[str, ...], option: str, value: str) -> None:

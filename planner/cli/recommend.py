@@ -92,6 +92,21 @@ def _max_wait(value: float) -> float:
     return value
 
 
+MAX_SIMULATED_S = 86_400.0  # a spike or a cold start longer than a day is no spike: steady state
+
+
+def _simulated_seconds(value: float) -> float:
+    if not 0 <= _finite(value) <= MAX_SIMULATED_S:
+        raise typer.BadParameter(f"must be in [0, {MAX_SIMULATED_S:g}] seconds: {value:g}")
+    return value
+
+
+def _spike_seconds(value: float) -> float:
+    if not _simulated_seconds(value) > 0:
+        raise typer.BadParameter(f"must be > 0: {value:g}")
+    return value
+
+
 def _scv(value: float) -> float:
     if not 0 <= _finite(value) <= MAX_SCV:
         raise typer.BadParameter(f"must be in [0, {MAX_SCV:g}] (1 = exponential): {value:g}")
@@ -248,7 +263,7 @@ def recommend(
         typer.Option(
             "--spike-duration",
             help="Seconds the spike at --peak-rps lasts (simulated search).",
-            callback=_positive,
+            callback=_spike_seconds,
         ),
     ] = 60.0,
     cold_start: Annotated[
@@ -256,7 +271,7 @@ def recommend(
         typer.Option(
             "--cold-start",
             help="Seconds a new replica takes to become ready (simulated search).",
-            callback=_non_negative,
+            callback=_simulated_seconds,
         ),
     ] = 30.0,
     scenario_file: Annotated[
