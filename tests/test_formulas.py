@@ -493,3 +493,43 @@ def test_max_replicas_rule_edges() -> None:
     assert max_replicas_rule(60, 10, 0.7, min_replicas=1000) == 1000
     big = max_replicas_rule(1e7, 10, 0.7)
     assert big == math.ceil((1e8 + 2e4) / 0.7)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    servers=st.integers(1, 40),
+    utilization=st.floats(0.05, 1.5),
+    tau=st.floats(0.0, 3.0),
+    scv=st.sampled_from([0.0, 1.0]),
+)
+def test_response_quantile_properties(
+    servers: int, utilization: float, tau: float, scv: float
+) -> None:
+    """p99 of wait + service: at least each part's p99, at most their sum at p99.5, and a
+    server more never raises it."""
+    rps = utilization * servers
+    profile = mgc_patience(rps, 1.0, servers, tau, scv)
+    p99 = profile.response_quantile(0.99)
+    assert p99 >= max(profile.wait_quantile(0.99), service_quantile_s(1.0, scv, 0.99)) - 1e-9
+    assert p99 <= profile.wait_quantile(0.995) + service_quantile_s(1.0, scv, 0.995) + 1e-9
+    more = mgc_patience(rps, 1.0, servers + 1, tau, scv).response_quantile(0.99)
+    assert more <= p99 + 1e-9
+
+
+@pytest.mark.parametrize(("servers", "load"), [(20_001, 19_000.0), (20_500, 20_400.0),
+                                               (30_000, 35_000.0), (25_000, 10_000.0)])  # fmt: skip
+def test_erlang_b_large_servers_matches_the_recursion(
+    servers: int, load: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above 20,000 slots the incomplete-gamma path equals the recursion it replaces."""
+    import planner.formulas as formulas
+
+    fast = formulas.erlang_b(servers, load)
+    monkeypatch.setattr(formulas, "_RECURSION_SERVERS", 10**9)
+    slow = formulas.erlang_b(servers, load)
+    assert fast == pytest.approx(slow, rel=1e-9, abs=1e-300)
+    patience_fast = mmc_patience(load, 1.0, servers, 0.5)  # recursion still patched: compare
+    monkeypatch.setattr(formulas, "_RECURSION_SERVERS", 20_000)
+    assert mmc_patience(load, 1.0, servers, 0.5).rate_503 == pytest.approx(
+        patience_fast.rate_503, rel=1e-8, abs=1e-300
+    )
