@@ -224,3 +224,21 @@ def test_spike_view_without_the_fill_is_refuted() -> None:
     assert not _inside(queue_only, first)
     assert _inside(spike_headroom(20, 10.0, 286, peak_rps=60).seconds_to_first_503 or 0.0, first)
     assert np.all(full > 0)
+
+
+@pytest.mark.parametrize("scv", [1.0, 0.0])
+def test_capacity_bounds_the_throughput(scv: float) -> None:
+    """The spike view's capacity c/T is what the replicas serve at most: at twice the capacity
+    the simulated throughput reaches it (its CI within 3 % of it), and the long-run bound holds:
+    the CI's lower end is not above it."""
+    rec = closed_form_recommendation(
+        rps=5, request_time_s=1.0, target_utilization=0.5, peak_rps=20, request_time_scv=scv
+    )
+    assert rec.capacity_rps == pytest.approx(SERVERS / 1.0)
+    scenario = _scenario(
+        [{"duration_s": 2_050.0, "rps": 20.0}], 1.0, rec.replicas, 0.5, scv, 50.0, SEEDS[:5]
+    )
+    throughput = run(scenario).summary["throughput_rps"].to_numpy()
+    assert _inside(rec.capacity_rps, throughput, 0.03)
+    assert _ci95(throughput)[0] <= rec.capacity_rps
+    assert rec.spike_absorbed == pytest.approx(rec.capacity_rps / 5 - 1)
