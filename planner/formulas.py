@@ -680,7 +680,8 @@ def spike_headroom(
        request times n(t) = peak·T − (peak·T − a)·e^(−t/T), full (n = c) at
             t_full = T · ln((peak·T − a) / (peak·T − c));
        for constant ones n grows linearly, t_full = (c − a) / (peak_rps − rps) (when <= T).
-       A peak with peak·T <= c never fills the slots: no 503s (None).
+       A peak with peak·T <= c never fills the slots: no 503s (None). A rate with rps·T >= c
+       is overloaded before the step: both times are 0.
     2. The queue builds. With every slot busy, requests complete at d = c/T per second
        (exponential; a gamma is treated alike), the queue grows at peak − d, and the newest
        request waits queue/d: it passes max_wait_s after max_wait_s·d/(peak − d) more seconds.
@@ -717,7 +718,9 @@ def _spike_times(
     rps: float, peak_rps: float, request_time_s: float, servers: int, max_wait_s: float, scv: float
 ) -> tuple[float, float]:
     """(t_full, t_first_503) of `spike_headroom`, for peak_rps > capacity and peak_rps > rps."""
-    busy = min(rps * request_time_s, float(servers))
+    if rps * request_time_s >= servers:  # overloaded before the step: 503s already (fluid)
+        return 0.0, 0.0
+    busy = rps * request_time_s
     need_s = (servers - busy) / (peak_rps - rps)  # ∫_0^t_full P(S > u) du, < T here
     if scv == 1:
         full = request_time_s * math.log(

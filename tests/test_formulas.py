@@ -380,6 +380,8 @@ def test_spike_headroom_documented_example() -> None:
     assert view.seconds_to_full == pytest.approx(full, rel=1e-12)
     assert view.seconds_to_first_503 == pytest.approx(full + 28.6 * 0.5 / (60 - 28.6), rel=1e-12)
     assert spike_headroom(20, 10, 286, peak_rps=25).seconds_to_first_503 is None
+    overloaded = spike_headroom(30, 10, 286, peak_rps=60)  # 300 busy > 286 slots already
+    assert overloaded.seconds_to_full == overloaded.seconds_to_first_503 == 0.0
     assert spike_headroom(20, 10, 143, max_concurrent=2).capacity_rps == pytest.approx(28.6)
 
 

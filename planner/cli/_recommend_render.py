@@ -106,7 +106,12 @@ def print_table(rec: Recommendation) -> None:
     if rec.peak_rps > rec.rps:
         first, full = rec.seconds_to_first_503, rec.seconds_to_full
         if first is None or full is None:
-            spike.append((f"at {rec.peak_rps:g} rps", "fits the capacity: no 503s expected"))
+            spike.append(
+                (
+                    f"at {rec.peak_rps:g} rps",
+                    "fits the capacity: no queue builds up (steady-state 503s only)",
+                )
+            )
         else:
             at = f"at {rec.peak_rps:g} rps"
             spike.append((at, f"every slot busy after about {_secs(full)}"))
