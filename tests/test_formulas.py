@@ -14,13 +14,16 @@ from hypothesis import strategies as st
 from planner.formulas import (
     erlang_b,
     erlang_c,
+    max_replicas_rule,
     mgc_mean_wait_s,
+    mgc_patience,
     mmc_mean_wait_s,
     mmc_patience,
     mmc_utilization,
     mmc_wait_quantile,
     mmc_wait_tail,
     replicas_needed,
+    service_quantile_s,
     smallest_replicas,
     spike_headroom,
 )
@@ -134,7 +137,7 @@ def test_mm1_closed_forms() -> None:
 
 
 def test_mgc_kingman_is_pollaczek_khinchine_for_md1() -> None:
-    """For M/D/1 the (1 + scv)/2 scaling gives the exact P-K mean wait ρ·s/(2(1−ρ))."""
+    """For M/D/1 the scaling is ½ (Cosmetatos' correction vanishes): P-K's ρ·s/(2(1−ρ))."""
     assert mgc_mean_wait_s(0.5, 1.0, 1, scv=0.0) == pytest.approx(0.5, rel=1e-12)
     assert mgc_mean_wait_s(0.5, 1.0, 3, scv=1.0) == mmc_mean_wait_s(0.5, 1.0, 3)
 
@@ -329,8 +332,9 @@ def test_smallest_replicas_erlang_b_table() -> None:
         {"rps": 20.0, "request_time_s": 10.0},
         {"rps": 20.0, "request_time_s": 10.0, "max_concurrent": 3},
         {"rps": 3.0, "request_time_s": 1.0, "max_wait_s": 2.0, "max_rate_503": 0.05},
-        {"rps": 20.0, "request_time_s": 1.0, "latency_target_s": 1.05},
+        {"rps": 20.0, "request_time_s": 1.0, "latency_target_s": 4.8},
         {"rps": 20.0, "request_time_s": 1.0, "latency_target_s": 1.05, "scv": 0.0},
+        {"rps": 20.0, "request_time_s": 1.0, "latency_target_s": 3.6, "scv": 0.5},
     ],
 )
 def test_smallest_replicas_is_smallest(kwargs: dict[str, float]) -> None:
@@ -341,9 +345,9 @@ def test_smallest_replicas_is_smallest(kwargs: dict[str, float]) -> None:
     latency, scv = kwargs.get("latency_target_s"), kwargs.get("scv", 1.0)
 
     def meets(replicas: int) -> bool:
-        profile = mmc_patience(rps, request_time_s, replicas * per, tau)
-        wait = min(tau, profile.wait_quantile(0.99) * (1 + scv) / 2)
-        return profile.rate_503 <= target and (latency is None or wait + request_time_s <= latency)
+        profile = mgc_patience(rps, request_time_s, replicas * per, tau, scv)
+        p99 = profile.response_quantile(0.99)
+        return profile.rate_503 <= target and (latency is None or p99 <= latency)
 
     brute = next(r for r in range(1, 10_000) if meets(r))
     assert smallest_replicas(**kwargs) == brute  # type: ignore[arg-type]
@@ -358,19 +362,176 @@ def test_smallest_replicas_large_load() -> None:
 
 
 def test_smallest_replicas_rejects_impossible_targets() -> None:
-    """A latency target <= the request time, or zero 503s with a finite wait: ValueError."""
+    """A latency target <= the request time's own p99, or zero 503s with a finite wait: error."""
     with pytest.raises(ValueError, match="latency_target_s"):
-        smallest_replicas(20.0, 1.0, latency_target_s=1.0)
+        smallest_replicas(20.0, 1.0, latency_target_s=4.6)  # exponential p99 is 4.605 s
+    assert smallest_replicas(20.0, 1.0, latency_target_s=1.05, scv=0.0) >= 20
     with pytest.raises(ValueError, match="max_rate_503"):
         smallest_replicas(20.0, 1.0, max_rate_503=0.0)
     assert smallest_replicas(20.0, 1.0, max_rate_503=0.0, max_wait_s=math.inf) == 21
 
 
 def test_spike_headroom_documented_example() -> None:
-    """286 replicas of 10 s requests: 28.6 rps, +43 %; a 60 rps step 503s after ≈ 0.455 s."""
+    """286 replicas of 10 s requests, a 60 rps step: slots full after 10·ln(400/314), +0.455 s."""
     view = spike_headroom(20, 10, 286, peak_rps=60)
     assert view.capacity_rps == pytest.approx(28.6)
     assert view.spike_absorbed == pytest.approx(0.43)
-    assert view.seconds_to_first_503 == pytest.approx(28.6 * 0.5 / (60 - 28.6))
+    full = 10 * math.log((600 - 200) / (600 - 286))
+    assert view.seconds_to_full == pytest.approx(full, rel=1e-12)
+    assert view.seconds_to_first_503 == pytest.approx(full + 28.6 * 0.5 / (60 - 28.6), rel=1e-12)
     assert spike_headroom(20, 10, 286, peak_rps=25).seconds_to_first_503 is None
+    overloaded = spike_headroom(30, 10, 286, peak_rps=60)  # 300 busy > 286 slots already
+    assert overloaded.seconds_to_full == overloaded.seconds_to_first_503 == 0.0
     assert spike_headroom(20, 10, 143, max_concurrent=2).capacity_rps == pytest.approx(28.6)
+
+
+def test_spike_fill_constant_request_times() -> None:
+    """Constant 10 s requests: the 86 idle slots fill at 60 − 20 rps, in 2.15 s; then, within
+    T, completions stay at 20 rps, so the newest waits queue/20: 0.5 s after 0.25 s more."""
+    view = spike_headroom(20, 10, 286, peak_rps=60, scv=0.0)
+    assert view.seconds_to_full == pytest.approx(86 / 40, rel=1e-12)
+    assert view.seconds_to_first_503 == pytest.approx(86 / 40 + 0.5 * 20 / 40, rel=1e-9)
+    gamma = spike_headroom(20, 10, 286, peak_rps=60, scv=0.5)  # in between
+    assert view.seconds_to_full < (gamma.seconds_to_full or 0) < 10 * math.log(400 / 314)
+
+
+# ---- response time -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rps", "servers"), [(7.0, 10), (0.5, 1), (9.5, 10), (150.0, 160)])
+def test_response_quantile_is_the_hypoexponential_mixture(rps: float, servers: int) -> None:
+    """Erlang C, no wait limit: P(R > t) = (1 − C)e^(−μt) + C(θe^(−μt) − μe^(−θt))/(θ − μ)."""
+    profile = mmc_patience(rps, 1.0, servers, math.inf)
+    c_wait, theta, mu = erlang_c(servers, rps), servers - rps, 1.0
+    t = profile.response_quantile(0.99)
+
+    def tail(x: float) -> float:
+        if theta == mu:
+            return (1 - c_wait) * math.exp(-x) + c_wait * (1 + x) * math.exp(-x)
+        mix = (theta * math.exp(-mu * x) - mu * math.exp(-theta * x)) / (theta - mu)
+        return (1 - c_wait) * math.exp(-mu * x) + c_wait * mix
+
+    assert tail(t) == pytest.approx(0.01, rel=1e-9)
+    assert t > profile.wait_quantile(0.99) + 1.0  # the mean-added figure is too small
+
+
+def test_response_quantile_with_wait_limit_matches_quadrature() -> None:
+    """M/M/c+D: P(R > t) from a direct numerical convolution of W (atom + density) and S."""
+    profile = mmc_patience(9.0, 1.0, 10, 0.5)
+    t = profile.response_quantile(0.99)
+    served = 1 - profile.rate_503
+    n = 200_000
+    xs = (np.arange(n) + 0.5) * 0.5 / n
+    dens = np.exp(profile.log_density_at_zero - profile.decay_per_s * xs) / served
+    tail = profile.p_idle / served * math.exp(-t) + float(
+        (dens * np.exp(-np.clip(t - xs, 0, None))).sum() * 0.5 / n
+    )
+    assert tail == pytest.approx(0.01, rel=1e-6)
+
+
+def test_response_quantile_constant_is_wait_plus_time() -> None:
+    """Constant request times: the response p99 is the wait p99 plus T exactly."""
+    profile = mgc_patience(9.0, 1.0, 10, 0.5, scv=0.0)
+    assert profile.response_quantile(0.99) == profile.wait_quantile(0.99) + 1.0
+
+
+def test_service_quantiles() -> None:
+    """The request time's own p99: T, T·ln 100, and a gamma's (scipy as the second computation)."""
+    from scipy import stats
+
+    assert service_quantile_s(10.0, 0.0, 0.99) == 10.0
+    assert service_quantile_s(10.0, 1.0, 0.99) == pytest.approx(10 * math.log(100), rel=1e-12)
+    expected = stats.gamma(a=2.0, scale=5.0).ppf(0.99)
+    assert service_quantile_s(10.0, 0.5, 0.99) == pytest.approx(expected, rel=1e-10)
+
+
+def test_cosmetatos_md_c_mean_wait() -> None:
+    """M/D/c mean waits against Cosmetatos' formula and its heavy-traffic limit of one half."""
+    for servers, rho in ((10, 0.5), (10, 0.8), (5, 0.9)):
+        rps = rho * servers
+        corr = (1 - rho) * (servers - 1) * (math.sqrt(4 + 5 * servers) - 2) / (16 * rho * servers)
+        expected = 0.5 * mmc_mean_wait_s(rps, 1.0, servers) * (1 + corr)
+        assert mgc_mean_wait_s(rps, 1.0, servers, scv=0.0) == pytest.approx(expected, rel=1e-12)
+    ratio = mgc_mean_wait_s(99.9, 1.0, 100, 0.0) / mmc_mean_wait_s(99.9, 1.0, 100)
+    assert ratio == pytest.approx(0.5, abs=1e-3)
+    assert mgc_mean_wait_s(8.0, 1.0, 10, 3.0) == 2 * mmc_mean_wait_s(8.0, 1.0, 10)
+
+
+def test_mgc_patience_limits() -> None:
+    """scv = 1 is M/M/c+D; τ = 0 is Erlang B for any scv; τ = ∞ gives Allen-Cunneen's mean."""
+    assert mgc_patience(9.0, 1.0, 10, 0.5, 1.0) == mmc_patience(9.0, 1.0, 10, 0.5)
+    assert mgc_patience(9.0, 1.0, 10, 0.0, 0.0).rate_503 == pytest.approx(erlang_b(10, 9.0))
+    mean = mgc_patience(9.0, 1.0, 10, math.inf, 0.0).mean_wait_s
+    assert mean == pytest.approx(mgc_mean_wait_s(9.0, 1.0, 10, scv=0.0), rel=1e-10)
+
+
+# ---- one max_replicas rule ----------------------------------------------------------------------
+
+
+def _rule_exact(peak: Fraction, time: Fraction, target: Fraction, per: int) -> int:
+    """Smallest n with n·k >= a + 2√a, by brute force over integers in exact arithmetic."""
+    a, k = peak * time, target * per
+    n = 0
+    while not (n * k - a >= 0 and (n * k - a) ** 2 >= 4 * a):
+        n += 1
+    return max(n, 1)
+
+
+@pytest.mark.parametrize(
+    ("peak", "time", "target", "per"),
+    [("60", "10", "0.7", 1), ("20", "10", "0.7", 1), ("4", "1", "0.5", 1), ("9", "1", "1", 1),
+     ("16", "1", "1", 1), ("7.5", "2", "0.6", 3), ("0", "1", "0.7", 1), ("15", "0.5", "0.8", 1)],
+)  # fmt: skip
+def test_max_replicas_rule_exact(peak: str, time: str, target: str, per: int) -> None:
+    """ceil((a + 2√a)/(target × per)) exactly: a = 9 and 16 at target 1 land on integers."""
+    expected = _rule_exact(Fraction(peak), Fraction(time), Fraction(target), per)
+    assert max_replicas_rule(float(peak), float(time), float(target), per) == expected
+
+
+def test_max_replicas_rule_edges() -> None:
+    """Perfect squares are not rounded up by float error; min_replicas is a floor; big is fast."""
+    assert max_replicas_rule(9, 1, 1.0) == 15  # 9 + 2·3 exactly: a float fudge would give 16
+    assert max_replicas_rule(60, 10, 0.7) == 928  # ceil((600 + 2√600) / 0.7)
+    assert max_replicas_rule(60, 10, 0.7, min_replicas=1000) == 1000
+    big = max_replicas_rule(1e7, 10, 0.7)
+    assert big == math.ceil((1e8 + 2e4) / 0.7)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    servers=st.integers(1, 40),
+    utilization=st.floats(0.05, 1.5),
+    tau=st.floats(0.0, 3.0),
+    scv=st.sampled_from([0.0, 1.0]),
+)
+def test_response_quantile_properties(
+    servers: int, utilization: float, tau: float, scv: float
+) -> None:
+    """p99 of wait + service: at least each part's p99, at most their sum at p99.5, and a
+    server more never raises it."""
+    rps = utilization * servers
+    profile = mgc_patience(rps, 1.0, servers, tau, scv)
+    p99 = profile.response_quantile(0.99)
+    assert p99 >= max(profile.wait_quantile(0.99), service_quantile_s(1.0, scv, 0.99)) - 1e-9
+    assert p99 <= profile.wait_quantile(0.995) + service_quantile_s(1.0, scv, 0.995) + 1e-9
+    more = mgc_patience(rps, 1.0, servers + 1, tau, scv).response_quantile(0.99)
+    assert more <= p99 + 1e-9
+
+
+@pytest.mark.parametrize(("servers", "load"), [(20_001, 19_000.0), (20_500, 20_400.0),
+                                               (30_000, 35_000.0), (25_000, 10_000.0)])  # fmt: skip
+def test_erlang_b_large_servers_matches_the_recursion(
+    servers: int, load: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above 20,000 slots the incomplete-gamma path equals the recursion it replaces."""
+    import planner.formulas as formulas
+
+    fast = formulas.erlang_b(servers, load)
+    monkeypatch.setattr(formulas, "_RECURSION_SERVERS", 10**9)
+    slow = formulas.erlang_b(servers, load)
+    assert fast == pytest.approx(slow, rel=1e-9, abs=1e-300)
+    patience_fast = mmc_patience(load, 1.0, servers, 0.5)  # recursion still patched: compare
+    monkeypatch.setattr(formulas, "_RECURSION_SERVERS", 20_000)
+    assert mmc_patience(load, 1.0, servers, 0.5).rate_503 == pytest.approx(
+        patience_fast.rate_503, rel=1e-8, abs=1e-300
+    )

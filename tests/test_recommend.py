@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -54,9 +55,9 @@ def test_documented_example() -> None:
 
 def test_settings_policy_with_a_peak() -> None:
     """min carries the peak within the SLO (smallest such), max covers the formula at the peak."""
-    rec = closed_form_recommendation(rps=20, peak_rps=60, latency_p99_s=12.0)
+    rec = closed_form_recommendation(rps=20, peak_rps=60, latency_p99_s=50.0)
     expected_min = smallest_replicas(
-        60, 10.0, max_wait_s=0.5, max_rate_503=0.001, latency_target_s=12.0
+        60, 10.0, max_wait_s=0.5, max_rate_503=0.001, latency_target_s=50.0
     )
     assert rec.min_replicas == expected_min
     assert rec.rate_503_at_min_replicas <= 0.001
@@ -64,7 +65,10 @@ def test_settings_policy_with_a_peak() -> None:
     assert rec.max_replicas >= replicas_needed(60, 10.0, 0.7) == 858
     assert rec.max_replicas == 928  # ceil((600 + 2√600) / 0.7)
     assert rec.recommended_target_utilization == 0.7
-    assert rec.seconds_to_first_503 == pytest.approx(28.6 * 0.5 / (60 - 28.6))
+    full = 10 * math.log(400 / 314)  # the 86 idle slots fill first
+    assert rec.seconds_to_full == pytest.approx(full)
+    assert rec.seconds_to_first_503 == pytest.approx(full + 28.6 * 0.5 / (60 - 28.6))
+    assert mmc_patience(60, 10.0, expected_min, 0.5).response_quantile(0.99) <= 50.0
     assert set(rec.reasons) == {"replicas", "min_replicas", "max_replicas", "target_utilization"}
     assert all(rec.reasons.values()) and all("\n" not in r for r in rec.reasons.values())
 
@@ -96,6 +100,12 @@ def test_to_dict_has_inputs_and_settings() -> None:
         ({"rps": 20, "max_concurrent": 0}, ScenarioError, "max_concurrent"),
         ({"rps": 20, "max_rate_503": 0.0}, InfeasibleError, "max_rate_503"),
         ({"rps": 20, "latency_p99_s": 9.0}, InfeasibleError, "latency_p99_s"),
+        ({"rps": 20, "latency_p99_s": 46.0}, InfeasibleError, r"p99 of the request time.*46\.05"),
+        ({"rps": 1e9}, ScenarioError, "slots"),
+        ({"rps": 20, "request_time_s": 1e9}, ScenarioError, "request_time_s"),
+        ({"rps": 20, "target_utilization": 1e-9}, ScenarioError, "target_utilization"),
+        ({"rps": 20, "max_wait_s": 1e300}, ScenarioError, "max_wait_s"),
+        ({"rps": 20, "request_time_scv": -1.0}, ScenarioError, "request_time_scv"),
     ],
 )
 def test_library_errors_name_the_field(
@@ -169,6 +179,19 @@ def test_cli_yaml_parses_like_json() -> None:
         (("--rps", "20", "--peak-rps", "10"), "--peak-rps", "10"),
         (("--rps", "20", "--latency-p99", "10"), "--latency-p99", "10"),
         (("--rps", "nan"), "--rps", "nan"),
+        (("--rps", "1e9"), "--rps", "1e+09"),
+        (("--rps", "20", "--request-time", "1e9"), "--request-time", "1e+09"),
+        (("--rps", "20", "--target-util", "1e-9"), "--target-util", "1e-09"),
+        (("--rps", "20", "--max-wait", "1e300"), "--max-wait", "1e+300"),
+        (("--rps", "20", "--peak-rps", "1e9", "--no-simulate"), "--peak-rps", "1e+09"),
+        (("--rps", "20", "--latency-p99", "46"), "--latency-p99", "46"),
+        (("--rps", "20", "--request-time-scv", "-1"), "--request-time-scv", "-1"),
+        (
+            ("--rps", "4", "--peak-rps", "8", "--spike-duration", "1e300"),
+            "--spike-duration",
+            "1e+300",
+        ),
+        (("--rps", "4", "--peak-rps", "8", "--cold-start", "1e300"), "--cold-start", "1e+300"),
     ],
 )
 def test_cli_bad_options_exit_2(args: tuple[str, ...], option: str, value: str) -> None:
@@ -180,6 +203,37 @@ def test_cli_bad_options_exit_2(args: tuple[str, ...], option: str, value: str) 
     lines = [line for line in err.splitlines() if option in line and "Invalid value" in line]
     assert len(lines) == 1
     assert value in lines[0].split(":", 1)[1]
+
+
+def test_cli_large_load_answers_the_formula() -> None:
+    """--rps 1e7: the formula's 142,857,143 replicas, answered (O(log n) searches, O(1) Erlang)."""
+    code, out, err = _invoke("--rps", "1e7", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["replicas"] == 142_857_143
+    assert data["max_replicas"] == math.ceil((1e8 + 2e4) / 0.7)
+    # fewer than a(1 − 0.001) slots cannot carry the load; square-root staffing is an upper end
+    assert 1e8 * 0.999 <= data["min_replicas"] <= 1e8 + 5e4
+
+
+def test_cli_no_latency_slo_is_said() -> None:
+    """Without --latency-p99 the table says there is no latency SLO; with one, it judges it."""
+    _, out, _ = _invoke("--rps", "20")
+    assert "no latency SLO given" in out
+    _, out, _ = _invoke("--rps", "20", "--latency-p99", "50")
+    assert "SLO 50 s: met" in out
+
+
+def test_cli_request_time_scv_changes_every_figure() -> None:
+    """--request-time-scv 0 (constant): p99 is the wait p99 + T; the table says the shape."""
+    code, out, _ = _invoke("--rps", "7", "--request-time", "1", "--request-time-scv", "0",
+                           "--format", "json")  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert data["request_time_scv"] == 0
+    assert data["predicted_latency_p99_s"] == pytest.approx(data["wait_p99_s"] + 1.0)
+    _, table, _ = _invoke("--rps", "7", "--request-time", "1", "--request-time-scv", "0")
+    assert "constant request times" in table and "≈" in table
 
 
 def test_cli_requires_rps() -> None:
@@ -204,7 +258,7 @@ def test_cli_help_is_helpful() -> None:
         ("recommend_rps20", ("--rps", "20")),
         (
             "recommend_rps20_peak60",
-            ("--rps", "20", "--peak-rps", "60", "--latency-p99", "12", "--no-simulate"),
+            ("--rps", "20", "--peak-rps", "60", "--latency-p99", "50", "--no-simulate"),
         ),
     ],
 )

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import kubernetes_validate
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -117,3 +118,26 @@ def test_search_writes_html(tmp_path: Path) -> None:
     assert code == 0, err
     html = page.read_text()
     assert "data:image/png;base64," in html and "min_replicas" in html
+
+
+def test_search_without_latency_target_says_so() -> None:
+    """No --latency-p99: the search says there is no latency SLO (not max wait + timeout)."""
+    code, out, err = _invoke(*SPIKE)
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.strip().startswith("latency p99"))
+    assert "no latency SLO" in row and "60.5" not in row
+    code, out, _ = _invoke(*SPIKE, "--format", "json")
+    assert code == 0 and json.loads(out)["slo"]["latency_p99_s"] is None
+
+
+def test_search_simulates_the_stated_request_time_shape() -> None:
+    """The simulated spike uses the request-time shape the closed form assumes (default exp)."""
+    from planner.recommend.spike import request_time_spec, spike_scenario
+
+    exp = spike_scenario(rps=4, peak_rps=12, request_time_s=request_time_spec(0.5))
+    assert exp.service.request_time_s.scv == 1.0
+    const = spike_scenario(rps=4, peak_rps=12, request_time_s=request_time_spec(0.5, 0.0))
+    assert const.service.request_time_s.scv == 0.0
+    gamma = spike_scenario(rps=4, peak_rps=12, request_time_s=request_time_spec(0.5, 0.25))
+    assert gamma.service.request_time_s.scv == pytest.approx(0.25)
+    assert gamma.service.request_time_s.mean_s == pytest.approx(0.5)

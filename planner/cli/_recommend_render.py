@@ -56,45 +56,67 @@ def _key_values(rows: list[tuple[str, str]]) -> Any:
 
 
 def print_table(rec: Recommendation) -> None:
+    """Print the closed-form recommendation: formula, queueing view, spike view, settings."""
     from rich.console import Console
+
+    from planner.recommend.closed_form import request_time_shape
 
     console = Console(highlight=False)
     servers = rec.replicas * rec.max_concurrent
     met = "met" if rec.predicted_rate_503 <= rec.max_rate_503 else "NOT met"
+    exact = rec.request_time_scv == 1
+    shape = request_time_shape(rec.request_time_scv)
+    model = "M/M/c" if exact else "M/G/c, Kingman-scaled M/M/c"
     console.print("[bold]Sizing formula[/bold] (Azure ML docs)")
     console.print(f"  {rec.reasons['replicas'].removeprefix('Azure ML formula: ')}\n")
 
     console.print(
         f"[bold]Queueing view at {rec.replicas} replicas[/bold] (steady {rec.rps:g} rps; "
-        f"M/M/c, {rec.max_wait_s:g} s wait limit)"
+        f"{model}, {rec.max_wait_s:g} s wait limit; {shape})"
     )
+    approx = "" if exact else "≈ "
+    if rec.latency_p99_s is None:
+        target = "no latency SLO given"
+    else:
+        ok = "met" if rec.predicted_latency_p99_s <= rec.latency_p99_s else "NOT met"
+        target = f"SLO {_secs(rec.latency_p99_s)}: {ok}"
     queue = [
-        ("utilization", f"{rec.utilization:.1%} of {servers} slots"),
-        ("P(wait > 0)", _prob(rec.p_wait)),
-        ("wait p99", _secs(rec.wait_p99_s)),
-        ("latency p99", f"≈ {_secs(rec.predicted_latency_p99_s)} (wait p99 + request time)"),
-        ("503 rate", f"{_prob(rec.predicted_rate_503)} (SLO {_prob(rec.max_rate_503)}: {met})"),
+        ("utilization", f"{approx}{rec.utilization:.1%} of {servers} slots"),
+        ("P(wait > 0)", approx + _prob(rec.p_wait)),
+        ("wait p99", f"{approx}{_secs(rec.wait_p99_s)} (served requests)"),
+        (
+            "latency p99",
+            f"{approx}{_secs(rec.predicted_latency_p99_s)} (wait + request time; {target})",
+        ),
+        (
+            "503 rate",
+            f"{approx}{_prob(rec.predicted_rate_503)} (SLO {_prob(rec.max_rate_503)}: {met})",
+        ),
     ]
     console.print(_key_values(queue))
 
     console.print(
         f"\n[bold]Spike view at {rec.replicas} warm replicas[/bold] "
-        "(new replicas take a cold start to arrive)"
+        "(fluid; new replicas take a cold start to arrive)"
     )
     spike = [
         ("capacity", f"{rec.capacity_rps:.4g} rps"),
         ("absorbs", f"a sudden rise of {rec.spike_absorbed:+.0%} before a queue builds"),
     ]
     if rec.peak_rps > rec.rps:
-        first = rec.seconds_to_first_503
-        spike.append(
-            (
-                f"at {rec.peak_rps:g} rps",
-                "fits the capacity: no 503s expected"
-                if first is None
-                else f"first 503s after ≈ {_secs(first)} (queue wait passes {rec.max_wait_s:g} s)",
+        first, full = rec.seconds_to_first_503, rec.seconds_to_full
+        if first is None or full is None:
+            spike.append(
+                (
+                    f"at {rec.peak_rps:g} rps",
+                    "fits the capacity: no queue builds up (steady-state 503s only)",
+                )
             )
-        )
+        else:
+            at = f"at {rec.peak_rps:g} rps"
+            spike.append((at, f"every slot busy after about {_secs(full)}"))
+            wait = f"(queue wait passes {rec.max_wait_s:g} s)"
+            spike.append(("", f"first 503s about {_secs(first)} after the step {wait}"))
     console.print(_key_values(spike))
 
     console.print("\n[bold]Recommended autoscale settings[/bold]")
@@ -104,6 +126,7 @@ def print_table(rec: Recommendation) -> None:
         )
     )
     console.print(
-        "Closed forms: Poisson arrivals, exponential request times, steady state. "
-        "Spikes and cold starts are what a simulation checks."
+        f"Closed forms: Poisson arrivals, {shape}, steady state"
+        + ("" if exact else " (an approximation: ≈)")
+        + ". Spikes and cold starts are what a simulation checks."
     )

@@ -16,6 +16,8 @@ import math
 import numbers
 from typing import TYPE_CHECKING, Any
 
+from planner.recommend.spike import has_latency_objective
+
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
@@ -99,6 +101,7 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
     )
     lo, hi = s.ci95["rate_503"]
     p99_lo, p99_hi = s.ci95["latency_p99_s"]
+    slo_p99 = scenario.slo.latency_p99_s if has_latency_objective(scenario) else None
     return {
         "method": "simulation",
         "name": scenario.name,
@@ -121,7 +124,7 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
         "cost_per_replica_hour": _num(result.cost_per_replica_hour),
         "slo": {
             "max_rate_503": scenario.slo.max_rate_503,
-            "latency_p99_s": scenario.slo.latency_p99_s,
+            "latency_p99_s": slo_p99,  # None: no latency objective
         },
         "meets_slo": c.meets_slo,
         "reasons": dict(result.reasons),
@@ -158,6 +161,9 @@ def render_search(result: SearchResult, console: Console) -> None:
     c, s = result.chosen, result.chosen.summary
     scenario = result.scenario
     slo = scenario.slo
+    slo_p99 = (
+        f"SLO {_secs(slo.latency_p99_s)}" if has_latency_objective(scenario) else "no latency SLO"
+    )
     lo, hi = s.ci95["rate_503"]
     console.print(
         f"[bold]Simulation-backed settings[/bold] for {scenario.name} "
@@ -173,7 +179,7 @@ def render_search(result: SearchResult, console: Console) -> None:
     settings.add_row(
         "latency p99",
         _secs(s.values["latency_p99_s"]),
-        f"upper bound {_secs(s.ci95['latency_p99_s'][1])}; SLO {_secs(slo.latency_p99_s)}",
+        f"upper bound {_secs(s.ci95['latency_p99_s'][1])}; {slo_p99}",
     )
     settings.add_row("cost", _money(result, c), "mean over seeds, warm-up excluded")
     console.print(settings)

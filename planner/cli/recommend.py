@@ -16,6 +16,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from planner.cli._app import app, handles_errors
+from planner.formulas import MAX_SERVERS, service_quantile_s
+from planner.recommend.closed_form import (
+    LATENCY_QUANTILE,
+    MAX_REQUEST_TIME_S,
+    MAX_SCV,
+    MAX_WAIT_S,
+)
 
 if TYPE_CHECKING:
     from planner.recommend.closed_form import Recommendation
@@ -67,8 +74,48 @@ def _non_negative(value: float) -> float:
 
 
 def _fraction_target(value: float) -> float:
-    if not 0 < value <= 1:
-        raise typer.BadParameter(f"must be in (0, 1] (0.7 = 70 %): {value:g}")
+    # Azure ML takes the target as a whole percent, 1 to 100: below 0.01 nothing is deployable.
+    if not 0.01 <= value <= 1:
+        raise typer.BadParameter(f"must be in [0.01, 1] (0.7 = 70 %): {value:g}")
+    return value
+
+
+def _request_time(value: float) -> float:
+    if not 0 < _finite(value) <= MAX_REQUEST_TIME_S:
+        raise typer.BadParameter(f"must be in (0, {MAX_REQUEST_TIME_S:g}] seconds: {value:g}")
+    return value
+
+
+def _max_wait(value: float) -> float:
+    if not 0 <= _finite(value) <= MAX_WAIT_S:
+        raise typer.BadParameter(f"must be in [0, {MAX_WAIT_S:g}] seconds: {value:g}")
+    return value
+
+
+MAX_SIMULATED_S = 86_400.0  # a spike or a cold start longer than a day is no spike: steady state
+
+
+def _simulated_seconds(value: float) -> float:
+    if not 0 <= _finite(value) <= MAX_SIMULATED_S:
+        raise typer.BadParameter(f"must be in [0, {MAX_SIMULATED_S:g}] seconds: {value:g}")
+    return value
+
+
+def _spike_seconds(value: float) -> float:
+    if not _simulated_seconds(value) > 0:
+        raise typer.BadParameter(f"must be > 0: {value:g}")
+    return value
+
+
+def _scv(value: float) -> float:
+    if not 0 <= _finite(value) <= MAX_SCV:
+        raise typer.BadParameter(f"must be in [0, {MAX_SCV:g}] (1 = exponential): {value:g}")
+    return value
+
+
+def _concurrency(value: int) -> int:
+    if not 1 <= value <= MAX_SERVERS:
+        raise typer.BadParameter(f"must be an integer in [1, {MAX_SERVERS:.0e}]: {value}")
     return value
 
 
@@ -101,7 +148,9 @@ HELP = (
     "Prints the formula's replica count; what an M/M/c queue with the router's wait limit "
     "says about waits and 503s at that size; how large a sudden spike the warm replicas "
     "absorb; and recommended min_replicas, max_replicas and target utilization, each with "
-    "its reason. Assumes Poisson arrivals and exponential request times (steady state)."
+    "its reason. Assumes Poisson arrivals and one request-time shape for every figure: "
+    "exponential (Erlang C) unless --request-time-scv says otherwise; the p99 is the response "
+    "time (queue wait + request time) of served requests."
 )
 EPILOG = (
     "Example: [bold]planner recommend --rps 20[/bold] gives Azure ML's documented example, "
@@ -128,15 +177,25 @@ def recommend(
         typer.Option(
             "--request-time",
             help="Mean time one request takes on a replica, seconds.",
-            callback=_positive,
+            callback=_request_time,
         ),
     ] = 10.0,
+    request_time_scv: Annotated[
+        float,
+        typer.Option(
+            "--request-time-scv",
+            help="Variability of the request time: its squared coefficient of variation "
+            "(1 = exponential, as Erlang C assumes; 0 = constant; others: gamma, through the "
+            "Kingman / Allen-Cunneen approximation). Every figure uses it.",
+            callback=_scv,
+        ),
+    ] = 1.0,
     max_concurrent: Annotated[
         int,
         typer.Option(
             "--max-concurrent",
             help="Requests one replica serves at once (Azure ML max_concurrent_requests).",
-            callback=_at_least_one,
+            callback=_concurrency,
         ),
     ] = 1,
     target_util: Annotated[
@@ -152,7 +211,7 @@ def recommend(
         typer.Option(
             "--max-wait",
             help="Router queue wait before a 503 (max_request_wait_time), seconds; 0 = no queue.",
-            callback=_non_negative,
+            callback=_max_wait,
         ),
     ] = 0.5,
     peak_rps: Annotated[
@@ -204,7 +263,7 @@ def recommend(
         typer.Option(
             "--spike-duration",
             help="Seconds the spike at --peak-rps lasts (simulated search).",
-            callback=_positive,
+            callback=_spike_seconds,
         ),
     ] = 60.0,
     cold_start: Annotated[
@@ -212,7 +271,7 @@ def recommend(
         typer.Option(
             "--cold-start",
             help="Seconds a new replica takes to become ready (simulated search).",
-            callback=_non_negative,
+            callback=_simulated_seconds,
         ),
     ] = 30.0,
     scenario_file: Annotated[
@@ -258,8 +317,10 @@ def recommend(
         raise typer.BadParameter("a scenario is always simulated", param_hint="'--no-simulate'")
     if rps is not None and peak_rps is not None and peak_rps < rps:
         raise typer.BadParameter(f"must be >= --rps ({rps:g}): {peak_rps:g}", param_hint=_PEAK)
-    if latency_p99 is not None and latency_p99 <= request_time:
-        message = f"must be > --request-time ({request_time:g}): {latency_p99:g}"
+    _check_size(rps, peak_rps, request_time, target_util)
+    floor_s = service_quantile_s(request_time, request_time_scv, LATENCY_QUANTILE)
+    if latency_p99 is not None and latency_p99 <= floor_s:
+        message = f"must be > {floor_s:.4g} s, the request time's own p99: {latency_p99:g}"
         raise typer.BadParameter(message, param_hint="'--latency-p99'")
     if simulate:
         _search(
@@ -267,7 +328,8 @@ def recommend(
             spike={
                 "rps": rps, "peak_rps": rps if peak_rps is None else peak_rps,
                 "spike_duration_s": spike_duration,
-                "request_time_s": request_time, "max_concurrent": max_concurrent,
+                "request_time_s": request_time, "request_time_scv": request_time_scv,
+                "max_concurrent": max_concurrent,
                 "cold_start_s": cold_start, "target_utilization": target_util,
                 "max_wait_s": max_wait, "max_rate_503": slo_503, "latency_p99_s": latency_p99,
             },
@@ -292,8 +354,26 @@ def recommend(
         peak_rps=peak_rps,
         max_rate_503=slo_503,
         latency_p99_s=latency_p99,
+        request_time_scv=request_time_scv,
     )
     _render(rec, output_format)
+
+
+def _check_size(
+    rps: float | None, peak_rps: float | None, request_time: float, target_util: float
+) -> None:
+    """Refuse a load the closed forms cannot represent (more than MAX_SERVERS / 2 slots)."""
+    rate, option = (peak_rps, "'--peak-rps'") if peak_rps is not None else (rps, "'--rps'")
+    if rate is None:
+        return
+    slots = rate * request_time / target_util
+    if not slots <= MAX_SERVERS / 2:
+        raise typer.BadParameter(
+            f"{rate:g} rps × --request-time {request_time:g} s / --target-util {target_util:g} "
+            f"is {slots:.3g} slots, more than the {MAX_SERVERS / 2:.0e} the closed forms "
+            f"represent: {rate:g}",
+            param_hint=option,
+        )
 
 
 def _recommendation(**options: Any) -> Recommendation:
@@ -325,9 +405,12 @@ def _search(
         if seeds is not None:
             scenario = with_overrides(scenario, {"seeds": seeds}, warn=False)
     else:
-        from planner.recommend.spike import spike_scenario
+        from planner.recommend.spike import request_time_spec, spike_scenario
 
-        scenario = spike_scenario(**spike, seeds=5 if seeds is None else seeds)
+        options = dict(spike)
+        scv = options.pop("request_time_scv")
+        options["request_time_s"] = request_time_spec(options["request_time_s"], scv)
+        scenario = spike_scenario(**options, seeds=5 if seeds is None else seeds)
     result = search_settings(scenario, cost_per_replica_hour=cost_per_replica_hour)
     if output_format is OutputFormat.json:
         typer.echo(json.dumps(search_to_dict(result), indent=2, ensure_ascii=False))

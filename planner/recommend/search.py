@@ -59,8 +59,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from planner.errors import PlannerError, ScenarioError
-from planner.formulas import replicas_needed, smallest_replicas
-from planner.recommend.closed_form import NOISE_SIGMAS, Recommendation, closed_form_recommendation
+from planner.formulas import max_replicas_rule, replicas_needed, smallest_replicas
+from planner.recommend.closed_form import Recommendation, closed_form_recommendation
 from planner.recommend.evaluate import (
     CANDIDATE_COLUMNS,
     Candidate,
@@ -141,11 +141,7 @@ class SearchResult:
 
 def _max_for(peak_rps: float, request_time_s: float, max_concurrent: int, target: float) -> int:
     """The max_replicas rule: formula at the peak plus 2√a of Poisson noise (see module doc)."""
-    load = peak_rps * request_time_s
-    with_noise = math.ceil(
-        (load + NOISE_SIGMAS * math.sqrt(load)) / (target * max_concurrent) - 1e-9
-    )
-    return max(1, with_noise, replicas_needed(peak_rps, request_time_s, target, max_concurrent))
+    return max_replicas_rule(peak_rps, request_time_s, target, max_concurrent)
 
 
 def _closed_min(rps: float, scenario: Scenario) -> int | None:

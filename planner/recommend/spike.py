@@ -26,14 +26,37 @@ import math
 from typing import Any
 
 from planner.errors import ScenarioError
-from planner.formulas import replicas_needed
-from planner.recommend.closed_form import NOISE_SIGMAS
+from planner.formulas import max_replicas_rule, replicas_needed
 from planner.scenario import Scenario, scenario_from_dict
 
-__all__ = ["COUNTED_LEAD_S", "spike_scenario"]
+__all__ = ["COUNTED_LEAD_S", "has_latency_objective", "request_time_spec", "spike_scenario"]
 
 COUNTED_LEAD_S = 30.0  # steady seconds before the spike that count toward the statistics
 MIN_WARMUP_S = 60.0
+
+
+def has_latency_objective(scenario: Scenario) -> bool:
+    """False when the latency SLO cannot be missed: it is at least max wait + scoring timeout.
+
+    A served request waits at most max_request_wait_s and runs at most scoring_timeout_s (then
+    it is a 504), so such an objective is no objective; `spike_scenario` writes one when no
+    latency target is given, and renderings say "no latency SLO" for it.
+    """
+    dep = scenario.deployment
+    return scenario.slo.latency_p99_s < dep.max_request_wait_s + dep.scoring_timeout_s
+
+
+def request_time_spec(request_time_s: float, scv: float = 1.0) -> float | dict[str, Any]:
+    """The scenario's request_time_s for a mean and a squared coefficient of variation.
+
+    1 = exponential (what Erlang C assumes), 0 = constant (a plain number), otherwise the
+    gamma distribution with that mean and scv.
+    """
+    if scv == 0:
+        return request_time_s
+    if scv == 1:
+        return {"dist": "exponential", "mean": request_time_s}
+    return {"dist": "gamma", "mean": request_time_s, "scv": scv}
 
 
 def _mean_s(value: Any) -> float | None:
@@ -94,11 +117,10 @@ def spike_scenario(
     ) and isinstance(max_concurrent, int)
     initial: int | None = None
     if max_replicas is None and numbers and rt_mean and rt_mean > 0 and max_concurrent >= 1:
-        load = peak_rps * rt_mean
-        headroom = math.ceil(
-            (load + NOISE_SIGMAS * math.sqrt(load)) / (target_utilization * max_concurrent) - 1e-9
-        )
-        max_replicas = max(min_replicas, headroom)
+        max_replicas = max_replicas_rule(
+            peak_rps, rt_mean, min(target_utilization, 1.0), max_concurrent,
+            min_replicas=max(min_replicas, 0) if isinstance(min_replicas, int) else 1,
+        )  # fmt: skip
     if (
         numbers
         and rt_mean
