@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.autoscalers.hpa_behavior import HpaHistory, normalize
 from planner.autoscalers.units import as_decimal, milli, percent
+from planner.errors import ScenarioError
 
 if TYPE_CHECKING:
     from planner.autoscalers.base import Observation
@@ -257,6 +258,12 @@ class HpaPolicy:
         params: HpaParams | None = None,
     ) -> None:
         self._params = params if params is not None else HpaParams()
+        if self._params.metric == "cpu" and percent(target_utilization) < 1:
+            # The HPA API requires averageUtilization > 0; the export refuses it the same way.
+            raise ScenarioError(
+                "deployment.target_utilization must be >= 0.005 for an HPA cpu target "
+                f"(1 % once rounded): {target_utilization!r}"
+            )
         self.interval_s = float(self._params.sync_period_s)
         self._min = min_replicas
         self._max = max_replicas
