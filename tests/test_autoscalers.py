@@ -576,8 +576,10 @@ def test_reference_defaults() -> None:
     assert [(p.kind, p.value, p.period_s) for p in h.scale_down_policies] == [
         ("Percent", 100, 15.0)
     ]
+    assert (h.scale_up_tolerance, h.scale_down_tolerance, h.tolerances) == (None, None, (0.1, 0.1))
     k = KnativeParams()
     assert (k.tick_s, k.stable_window_s, k.panic_window_s) == (2.0, 60.0, 6.0)
+    assert (k.target_burst_capacity, k.scale_to_zero_pod_retention_period_s) == (211.0, 0.0)
     assert (k.max_scale_up_rate, k.max_scale_down_rate, k.panic_threshold_percentage) == (
         1000.0,
         2.0,
