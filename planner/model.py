@@ -533,6 +533,7 @@ class Model:
             queued=len(self._q),
             busy_avg=(area_b - b0) / dt if dt > 0 else 0.0,
             queued_avg=(area_q - q0) / dt if dt > 0 else 0.0,
+            spec_replicas=self._desired,
         )
 
     def control_loop(self) -> Generator[simpy.Event, Any, None]:

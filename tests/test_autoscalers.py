@@ -489,11 +489,11 @@ def test_knative_start_in_panic_keeps_scale() -> None:
 
 
 def test_knative_scale_to_zero_and_back() -> None:
-    """min 0: 1 kept until a stable window and the 30 s grace are over (t=60); a request → 1."""
+    """min 0, activator in path from t=0 (TBC 211): Inactive at t=60 keeps the pod, 0 at t=62."""
     policy = kpa(min_r=0)
-    out = {t: policy.decide(kobs(float(t), 1, 0.0)) for t in range(0, 62, 2)}
-    assert out[58] == 1 and out[60] == 0
-    assert policy.decide(kobs(62.0, 0, 1.0)) == 1
+    out = {t: policy.decide(kobs(float(t), 1, 0.0)) for t in range(0, 64, 2)}
+    assert out[58] == 1 and out[60] == 1 and out[62] == 0
+    assert policy.decide(kobs(64.0, 0, 1.0)) == 1
 
 
 def test_knative_max_clamp() -> None:
@@ -576,8 +576,10 @@ def test_reference_defaults() -> None:
     assert [(p.kind, p.value, p.period_s) for p in h.scale_down_policies] == [
         ("Percent", 100, 15.0)
     ]
+    assert (h.scale_up_tolerance, h.scale_down_tolerance, h.tolerances) == (None, None, (0.1, 0.1))
     k = KnativeParams()
     assert (k.tick_s, k.stable_window_s, k.panic_window_s) == (2.0, 60.0, 6.0)
+    assert (k.target_burst_capacity, k.scale_to_zero_pod_retention_period_s) == (211.0, 0.0)
     assert (k.max_scale_up_rate, k.max_scale_down_rate, k.panic_threshold_percentage) == (
         1000.0,
         2.0,

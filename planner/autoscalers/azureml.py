@@ -1,13 +1,14 @@
 """azureml-fe autoscaler (Azure ML on AKS, v1 web services and v2 Kubernetes online endpoints).
 
-Documented rules (reference/autoscalers.md §1.2): every `refresh_s` (SDK
-`autoscale_refresh_seconds`, default 1 s) the router computes
+Documented rules (Microsoft Learn, "Deploy to Azure Kubernetes Service" and "azureml-fe
+inference routing"): every `refresh_s` (SDK `autoscale_refresh_seconds`, default 1 s) the
+router computes
 
-    utilization = (busy + queued) / (ready × max_concurrent)                  [ROUTER-new]
+    utilization = (busy + queued) / (ready × max_concurrent)     (azureml-fe routing doc)
 
 and adds replicas when it exceeds `target_utilization` ("eager and fast, ~1 s"), removes them
 when below ("conservative, ~1 min" in older docs, "~20 × refresh interval" in 2024 docs).
-Everything else is undocumented (§6) and is a named field of `AzureMlParams`:
+Everything else is undocumented and is a named field of `AzureMlParams`:
 
     desired = ceil(load / (max_concurrent × target))                 # proportional, HPA-like
     up:     if desired > ready + starting: set desired (or +1 in "step" mode)
@@ -37,13 +38,13 @@ _EPS = 1e-9  # seconds: samples this close to a window edge count as outside
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AzureMlParams:
-    """azureml-fe rules the docs leave open (reference §1.2, §6): each one an ASSUMPTION."""
+    """azureml-fe rules Microsoft's docs leave open: each one an ASSUMPTION."""
 
     scale_up_mode: str = field(
         default="proportional",
         metadata={
             "choices": ("proportional", "step"),
-            "doc": "ASSUMPTION (reference §6: proportional vs +1 undocumented). 'proportional' "
+            "doc": "ASSUMPTION (proportional vs +1 is undocumented). 'proportional' "
             "jumps to ceil(load / (max_concurrent × target)); 'step' adds one replica per refresh.",
         },
     )
@@ -60,7 +61,7 @@ class AzureMlParams:
         default=None,
         metadata={
             "ge": 1,
-            "doc": "ASSUMPTION (reference §6: scale-down step size undocumented). None: go "
+            "doc": "ASSUMPTION (the scale-down step size is undocumented). None: go "
             "straight to the largest desired count of the last scale_down_delay_s. An int: "
             "remove at most this many replicas per scale-down, then wait scale_down_delay_s "
             "again before the next one.",
@@ -69,7 +70,7 @@ class AzureMlParams:
     utilization_includes_queued: bool = field(
         default=True,
         metadata={
-            "doc": "True: utilization = (busy + queued) / capacity ([ROUTER-new], v2 docs). "
+            "doc": "True: utilization = (busy + queued) / capacity (azureml-fe routing doc). "
             "False: busy / capacity (v1 docs' 'replicas busy processing a request').",
         },
     )

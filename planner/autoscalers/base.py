@@ -11,6 +11,9 @@ CONTRACT (owned by the autoscaler work; the simulator and the local router both 
         queued: int         # requests waiting in the router queue, now
         busy_avg: float     # time-average of busy since the previous observation
         queued_avg: float   # time-average of queued since the previous observation
+        spec_replicas: int | None = None
+                            # the Deployment's spec.replicas: the count the controller last
+                            # set (None: ready + starting, what the simulator always has)
 
     class Policy(Protocol):
         interval_s: float                       # the control loop calls decide() this often
@@ -24,10 +27,11 @@ CONTRACT (owned by the autoscaler work; the simulator and the local router both 
         # scale_down_delay_s, and the parameter blocks azureml: AzureMlParams, hpa: HpaParams,
         # knative: KnativeParams defined in this module.
 
-Parameter dataclasses are frozen with defaults from ../shared/reference/autoscalers.md; every
-rule the reference marks ASSUMPTION is a named field. Field metadata carries the validation rule
-for the scenario loader: {"gt": x}, {"ge": x}, {"le": x}, {"lt": x}, {"choices": (...)}, and
-{"doc": "..."}.
+Parameter dataclasses are frozen with the platforms' own defaults (each field cites its flag or
+key); every rule the platforms leave undocumented is a named field marked ASSUMPTION. Field
+metadata carries the validation rule for the scenario loader: {"gt": x}, {"ge": x}, {"le": x},
+{"lt": x}, {"choices": (...)}, and {"doc": "..."}; a rule across values (Knative's whole
+seconds) is checked in the block's __post_init__ and raises ScenarioError.
 
 Layout: this module holds Observation, Policy and make_policy; each policy lives in its own
 module of this package with its parameter block (azureml, hpa, knative, fixed). The policy
@@ -62,6 +66,12 @@ class Observation:
     queued: int
     busy_avg: float
     queued_avg: float
+    spec_replicas: int | None = None
+
+    @property
+    def current(self) -> int:
+        """The Deployment's spec.replicas: `spec_replicas` if given, else ready + starting."""
+        return self.ready + self.starting if self.spec_replicas is None else self.spec_replicas
 
 
 class Policy(Protocol):

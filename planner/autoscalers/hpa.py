@@ -1,22 +1,26 @@
 """Kubernetes HorizontalPodAutoscaler (autoscaling/v2), one HPA with one metric.
 
-Follows reference/autoscalers.md §2.2 (`replica_calculator.go`) and §2.3 (`horizontal.go`):
-every `sync_period_s` the per-metric proposal is computed from the ready pods' metric (with
-the unready/missing-pod adjustment), then normalised either with `behavior` (stabilisation
-windows + rate-limit policies over the recorded scale events, the default here) or, with
-`legacy=True`, the behavior-less rule (300 s max window, scale-up limit max(2 × current, 4)).
+Follows the controller's own code, kubernetes/kubernetes `pkg/controller/podautoscaler/`:
+every `sync_period_s` the per-metric proposal of `replica_calculator.go` is computed from the
+ready pods' metric (with the unready/missing-pod adjustment), then `horizontal.go`
+normalises it either with `behavior` (stabilisation windows + rate-limit policies over the
+recorded scale events, the default here) or, with `legacy=True`, the behavior-less rule (300 s
+max window, scale-up limit max(2 × current, 4)). The normalisation is the pure `normalize()`
+of this module, so a real controller's proposals can be replayed through it.
 
-Pods in the model: `ready` pods report the metric; `starting` pods exist (they count in
-spec.replicas) but are unready (Pending, or not Ready yet), so they are ignored except on a
-scale-up, where they count with usage 0 (groupPods). Metrics:
+currentReplicas is the Deployment's spec.replicas (`Observation.current`: `spec_replicas`, or
+ready + starting when not given). Pods in the model: `ready` pods report the metric;
+`starting` pods exist but are unready (Pending, or not Ready yet), so they are ignored except
+on a scale-up, where they count with usage 0 (groupPods). Metrics:
 
 - "cpu" (Resource, averageUtilization): a pod's CPU is assumed proportional to its busy slots,
   100 % of its request when all `max_concurrent` slots are busy (ASSUMPTION). util% =
-  int(busy_avg × 100 / (ready × max_concurrent)) against round(target_utilization × 100).
-  HPA cannot see the router queue.
+  int(busy_avg × 100 / (ready × max_concurrent)) against the integer percent the HPA object
+  holds (`units.percent`, as `planner export --format hpa` writes it). HPA cannot see the
+  router queue.
 - "concurrency" (Pods metric, AverageValue): per-pod in-flight (busy_avg + queued_avg) / ready
-  in milli-units (integer division, as `GetMetricUsageRatio`) against
-  target_utilization × max_concurrent.
+  in milli-units (integer division, as `GetMetricUsageRatio`) against the averageValue
+  quantity target_utilization × max_concurrent in milli-units (`units.milli`).
 
 `deployment.scale_down_delay_s` is azureml's; HPA uses `scale_down_stabilization_s` (300 s).
 """
@@ -25,13 +29,25 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from planner.autoscalers.hpa_behavior import HpaHistory, normalize
+from planner.autoscalers.units import as_decimal, milli, percent
+from planner.errors import ScenarioError
 
 if TYPE_CHECKING:
     from planner.autoscalers.base import Observation
 
-__all__ = ["HpaParams", "HpaPolicy", "HpaScalingPolicy", "replica_count"]
+__all__ = [
+    "HpaHistory",
+    "HpaParams",
+    "HpaPolicy",
+    "HpaScalingPolicy",
+    "normalize",
+    "replica_count",
+]  # HpaHistory and normalize live in hpa_behavior; re-exported here
 
 _SELECT = ("Max", "Min", "Disabled")
 _EPS = 1e-9  # seconds: samples this close to a window edge count as outside
@@ -43,20 +59,42 @@ class HpaScalingPolicy:
 
     kind: str = field(metadata={"choices": ("Pods", "Percent"), "doc": "policy type"})
     value: int = field(metadata={"gt": 0, "doc": "pods, or percent of the period-start count"})
-    period_s: float = field(metadata={"gt": 0, "le": 1800, "doc": "periodSeconds [K8S-DOC]"})
+    period_s: float = field(metadata={"gt": 0, "le": 1800, "doc": "periodSeconds"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HpaParams:
-    """Kubernetes HPA v2 controller flags and `behavior` (reference §2)."""
+    """Kubernetes HPA v2 controller flags and `behavior` (defaults: horizontal.go, defaults.go)."""
 
     sync_period_s: float = field(
         default=15.0,
-        metadata={"gt": 0, "doc": "--horizontal-pod-autoscaler-sync-period [K8S-DEF]"},
+        metadata={"gt": 0, "doc": "--horizontal-pod-autoscaler-sync-period (Kubernetes default)"},
     )
     tolerance: float = field(
         default=0.1,
-        metadata={"ge": 0, "lt": 1, "doc": "--horizontal-pod-autoscaler-tolerance [K8S-DEF]"},
+        metadata={
+            "ge": 0,
+            "lt": 1,
+            "doc": "--horizontal-pod-autoscaler-tolerance (default 0.1), both directions",
+        },
+    )
+    scale_up_tolerance: float | None = field(
+        default=None,
+        metadata={
+            "ge": 0,
+            "doc": "behavior.scaleUp.tolerance (Kubernetes 1.33+, HPAConfigurableTolerance): "
+            "no scale-up while ratio <= 1 + this. None: `tolerance`. Ignored with legacy=True "
+            "(no behavior, so the cluster flag applies).",
+        },
+    )
+    scale_down_tolerance: float | None = field(
+        default=None,
+        metadata={
+            "ge": 0,
+            "doc": "behavior.scaleDown.tolerance (Kubernetes 1.33+, HPAConfigurableTolerance): "
+            "no scale-down while ratio >= 1 - this. None: `tolerance`. Ignored with "
+            "legacy=True (no behavior, so the cluster flag applies).",
+        },
     )
     metric: str = field(
         default="cpu",
@@ -84,11 +122,11 @@ class HpaParams:
             HpaScalingPolicy(kind="Pods", value=4, period_s=15.0),
             HpaScalingPolicy(kind="Percent", value=100, period_s=15.0),
         ),
-        metadata={"doc": "behavior.scaleUp.policies [K8S-DEF]"},
+        metadata={"doc": "behavior.scaleUp.policies (Kubernetes default)"},
     )
     scale_down_policies: tuple[HpaScalingPolicy, ...] = field(
         default=(HpaScalingPolicy(kind="Percent", value=100, period_s=15.0),),
-        metadata={"doc": "behavior.scaleDown.policies [K8S-DEF]"},
+        metadata={"doc": "behavior.scaleDown.policies (Kubernetes default)"},
     )
     scale_up_select_policy: str = field(
         default="Max", metadata={"choices": _SELECT, "doc": "behavior.scaleUp.selectPolicy"}
@@ -113,6 +151,19 @@ class HpaParams:
         },
     )
 
+    @property
+    def tolerances(self) -> tuple[float, float]:
+        """(scale-down, scale-up) tolerance, as horizontal.go `tolerancesForHpa` resolves them.
+
+        Without `behavior` (legacy) the per-direction fields do not exist on the object, so
+        both are the cluster-wide `tolerance`.
+        """
+        if self.legacy:
+            return self.tolerance, self.tolerance
+        down = self.tolerance if self.scale_down_tolerance is None else self.scale_down_tolerance
+        up = self.tolerance if self.scale_up_tolerance is None else self.scale_up_tolerance
+        return down, up
+
 
 def replica_count(
     *,
@@ -124,9 +175,14 @@ def replica_count(
     usage_per_pod_target: float,
     missing_scale_down_usage: float,
     tolerance: float,
-    usage_of: Any = None,
+    scale_up_tolerance: float | None = None,
+    usage_of: Callable[[float, int], float] | None = None,
 ) -> int:
-    """Per-metric proposal of `replica_calculator.go` (reference §2.2), in usage units.
+    """Per-metric proposal of `replica_calculator.go` (`GetResourceReplicas`), in usage units.
+
+    Missing pods are filled only off target: with the target usage on a scale-down (ratio
+    < 1), with 0 on a scale-up (ratio > 1). At a ratio of exactly 1.0 they stay out of the
+    calculation, so the recomputed ratio is the same 1.0 and nothing changes.
 
     Args:
         current: spec.replicas.
@@ -135,6 +191,8 @@ def replica_count(
         missing: pods without a sample: usage `missing_scale_down_usage` on a scale-down
             (the target, or 100 % of the request for CPU), 0 on a scale-up.
         usage_per_pod_target: the target per pod, same units as the usage.
+        tolerance: the scale-down tolerance (and the scale-up one unless given).
+        scale_up_tolerance: the scale-up tolerance (None: `tolerance`).
         usage_of: optional `f(total, n_pods) -> ratio` replacing total / (n × target) (the
             integer truncations of the real metric types).
 
@@ -144,24 +202,27 @@ def replica_count(
     """
     if ready <= 0:
         return current
+    down_tol = tolerance
+    up_tol = tolerance if scale_up_tolerance is None else scale_up_tolerance
 
     def ratio_of(total: float, n: int) -> float:
         if usage_of is not None:
             return float(usage_of(total, n))
         return total / (n * usage_per_pod_target)
 
-    def within(r: float) -> bool:
-        return (1.0 - tolerance) <= r <= (1.0 + tolerance)
+    def within(r: float) -> bool:  # Tolerances.isWithin
+        return (1.0 - down_tol) <= r <= (1.0 + up_tol)
 
     ratio = ratio_of(usage_ready_total, ready)
     scale_up_with_unready = unready > 0 and ratio > 1.0
     if not scale_up_with_unready and missing == 0:
         return current if within(ratio) else math.ceil(ratio * ready)
     total, n = usage_ready_total, ready
-    if missing > 0:
+    if missing > 0 and ratio < 1.0:
         n += missing
-        if ratio < 1.0:
-            total += missing * missing_scale_down_usage
+        total += missing * missing_scale_down_usage
+    elif missing > 0 and ratio > 1.0:
+        n += missing  # with usage 0
     if scale_up_with_unready:
         n += unready
     new_ratio = ratio_of(total, n)
@@ -177,16 +238,13 @@ class HpaPolicy:
     """Kubernetes HPA v2 with behavior (or legacy) normalisation; see the module docstring."""
 
     __slots__ = (
-        "_down_events",
+        "_history",
         "_max",
         "_max_concurrent",
         "_metric_history",
         "_min",
         "_params",
-        "_recommendations",
-        "_started",
         "_target",
-        "_up_events",
         "interval_s",
     )
 
@@ -200,15 +258,18 @@ class HpaPolicy:
         params: HpaParams | None = None,
     ) -> None:
         self._params = params if params is not None else HpaParams()
+        if self._params.metric == "cpu" and percent(target_utilization) < 1:
+            # The HPA API requires averageUtilization > 0; the export refuses it the same way.
+            raise ScenarioError(
+                "deployment.target_utilization must be >= 0.005 for an HPA cpu target "
+                f"(1 % once rounded): {target_utilization!r}"
+            )
         self.interval_s = float(self._params.sync_period_s)
         self._min = min_replicas
         self._max = max_replicas
         self._target = target_utilization
         self._max_concurrent = max_concurrent
-        self._recommendations: deque[tuple[float, int]] = deque()
-        self._started = False
-        self._up_events: deque[tuple[float, int]] = deque()
-        self._down_events: deque[tuple[float, int]] = deque()
+        self._history = HpaHistory()
         # (t_s, ready, load) where load is busy_avg (cpu) or busy_avg + queued_avg.
         self._metric_history: deque[tuple[float, int, float]] = deque()
 
@@ -223,10 +284,25 @@ class HpaPolicy:
             params=deployment.hpa,
         )
 
+    @property
+    def history(self) -> HpaHistory:
+        """The stabilisation and scale-event history after the last sync."""
+        return self._history
+
+    @property
+    def target_percent(self) -> int:
+        """The CPU target as the HPA object holds it: an integer percent (`units.percent`)."""
+        return percent(self._target)
+
+    @property
+    def target_milli(self) -> int:
+        """The per-pod concurrency target as the HPA object holds it, in milli-units (>= 1)."""
+        return max(1, milli(as_decimal(self._target) * self._max_concurrent))
+
     def proposal(self, obs: Observation) -> int:
-        """The unnormalised per-metric replica count for this sync (reference §2.2)."""
+        """The unnormalised per-metric replica count for this sync (`replica_calculator.go`)."""
         p = self._params
-        current = obs.ready + obs.starting
+        current = obs.current
         load = obs.busy_avg if p.metric == "cpu" else obs.busy_avg + obs.queued_avg
         self._metric_history.append((obs.t_s, obs.ready, load))
         newest_usable_t = obs.t_s - p.metric_delay_s + _EPS
@@ -235,8 +311,7 @@ class HpaPolicy:
             history.popleft()
         if history[0][0] > newest_usable_t:
             return current  # no sample old enough yet: invalid metric, no change
-        sample = history[0]
-        _, ready_then, load_then = sample
+        _, ready_then, load_then = history[0]
         if ready_then <= 0 or obs.ready <= 0:
             return current
         with_sample = min(obs.ready, ready_then)
@@ -244,8 +319,9 @@ class HpaPolicy:
         # Pods that became ready after the sample have none (missing); the rest keep its average.
         total = load_then if with_sample == ready_then else load_then * with_sample / ready_then
         mc = self._max_concurrent
+        down_tol, up_tol = p.tolerances
         if p.metric == "cpu":
-            target_pct = round(self._target * 100)
+            target_pct = self.target_percent
 
             def cpu_ratio(total_busy: float, n: int) -> float:
                 return int(total_busy * 100 / (n * mc)) / target_pct
@@ -258,10 +334,11 @@ class HpaPolicy:
                 usage_ready_total=total,
                 usage_per_pod_target=target_pct / 100 * mc,
                 missing_scale_down_usage=max(100, target_pct) / 100 * mc,
-                tolerance=p.tolerance,
+                tolerance=down_tol,
+                scale_up_tolerance=up_tol,
                 usage_of=cpu_ratio,
             )
-        target_milli = max(1, round(self._target * mc * 1000))
+        target_milli = self.target_milli
 
         def pods_ratio(total_load: float, n: int) -> float:
             return (int(total_load * 1000) // n) / target_milli
@@ -274,92 +351,28 @@ class HpaPolicy:
             usage_ready_total=total,
             usage_per_pod_target=target_milli / 1000,
             missing_scale_down_usage=target_milli / 1000,
-            tolerance=p.tolerance,
+            tolerance=down_tol,
+            scale_up_tolerance=up_tol,
             usage_of=pods_ratio,
         )
 
+    def normalize(self, proposal: int, current: int, t_s: float) -> int:
+        """Normalise a given proposal at `t_s` (module `normalize`), keeping the history.
+
+        decide() calls it with its own proposal; a replay calls it with a real controller's
+        proposals (the per-metric counts in its events or status), in time order.
+        """
+        desired, self._history = normalize(
+            self._params,
+            self._history,
+            proposal=proposal,
+            current=current,
+            t_s=t_s,
+            min_replicas=self._min,
+            max_replicas=self._max,
+        )
+        return desired
+
     def decide(self, obs: Observation) -> int:
-        """Desired total replicas after this sync (controller loop, reference §2.3)."""
-        current = obs.ready + obs.starting
-        if not self._started:
-            # horizontal.go recordInitialRecommendation: the first pass records the current
-            # count, so the scale-down stabilization window holds it for its first 300 s.
-            self._started = True
-            self._recommendations.append((obs.t_s, current))
-        if current > self._max:
-            desired = self._max
-        elif current < self._min:
-            desired = self._min
-        else:
-            proposal = self.proposal(obs)
-            if self._params.legacy:
-                desired = self._normalize_legacy(obs.t_s, current, proposal)
-            else:
-                desired = self._normalize_behaviors(obs.t_s, current, proposal)
-        if desired != current and not self._params.legacy:
-            events = self._up_events if desired > current else self._down_events
-            events.append((obs.t_s, abs(desired - current)))
-        return max(self._min, min(self._max, desired))
-
-    def _normalize_legacy(self, t: float, current: int, proposal: int) -> int:
-        window_s = self._params.scale_down_stabilization_s
-        recs = self._recommendations
-        while recs and recs[0][0] <= t - window_s + _EPS:
-            recs.popleft()
-        stabilized = max([proposal, *(r for _, r in recs)])
-        recs.append((t, proposal))
-        scale_up_limit = max(2 * current, 4)
-        return max(self._min, min(stabilized, min(self._max, scale_up_limit)))
-
-    def _normalize_behaviors(self, t: float, current: int, proposal: int) -> int:
-        p = self._params
-        up_cut = t - p.scale_up_stabilization_s + _EPS
-        down_cut = t - p.scale_down_stabilization_s + _EPS
-        recs = self._recommendations
-        up_rec = down_rec = proposal
-        for ts, r in recs:
-            if ts > up_cut:
-                up_rec = min(up_rec, r)
-            if ts > down_cut:
-                down_rec = max(down_rec, r)
-        oldest_needed = min(up_cut, down_cut)
-        while recs and recs[0][0] <= oldest_needed:
-            recs.popleft()
-        recs.append((t, proposal))
-        rec = min(max(current, up_rec), down_rec)
-        if rec > current:
-            limit = max(current, self._scale_limit(t, current, up=True))
-            return min(rec, min(self._max, limit))
-        if rec < current:
-            limit = min(current, self._scale_limit(t, current, up=False))
-            return max(rec, max(self._min, limit))
-        return rec
-
-    def _scale_limit(self, t: float, current: int, *, up: bool) -> int:
-        """calculateScaleUpLimitWithScalingRules / calculateScaleDownLimitWithBehaviors."""
-        p = self._params
-        select = p.scale_up_select_policy if up else p.scale_down_select_policy
-        policies = p.scale_up_policies if up else p.scale_down_policies
-        if select == "Disabled" or not policies:
-            return current
-        longest = max(pol.period_s for pol in (*p.scale_up_policies, *p.scale_down_policies))
-        for events in (self._up_events, self._down_events):
-            while events and events[0][0] <= t - longest + _EPS:
-                events.popleft()
-        proposals = []
-        for pol in policies:
-            cutoff = t - pol.period_s + _EPS
-            added = sum(n for ts, n in self._up_events if ts > cutoff)
-            removed = sum(n for ts, n in self._down_events if ts > cutoff)
-            start = current - added + removed
-            if pol.kind == "Pods":
-                proposals.append(start + pol.value if up else start - pol.value)
-            elif up:
-                # NOTE: float maths as in Go: 10 × (1 + 10/100) = 11.000000000000002 → 12.
-                proposals.append(math.ceil(start * (1 + pol.value / 100)))
-            else:
-                proposals.append(int(start * (1 - pol.value / 100)))
-        # Max selects the biggest change: the highest limit up, the lowest limit down.
-        if up:
-            return max(proposals) if select == "Max" else min(proposals)
-        return min(proposals) if select == "Max" else max(proposals)
+        """Desired total replicas after this sync (horizontal.go `reconcileAutoscaler`)."""
+        return self.normalize(self.proposal(obs), obs.current, obs.t_s)

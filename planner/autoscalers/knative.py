@@ -1,10 +1,11 @@
 """Knative Pod Autoscaler (KPA), concurrency metric.
 
-Follows reference/autoscalers.md §3.3 (`pkg/autoscaler/scaling/autoscaler.go` `Scale`). Every
-`tick_s` (2 s) the observed revision concurrency busy_avg + queued_avg (pods plus the
-activator's queue) is recorded; the stable and panic values are the means of the samples in
-the last `stable_window_s` and panic window (`WindowAverage`: the window total divided by the
-number of buckets written, one bucket per tick here). Then, with
+Follows knative/serving `pkg/autoscaler/scaling/autoscaler.go` (`Scale`). Every `tick_s` (2 s)
+the observed revision concurrency busy_avg + queued_avg (pods plus the activator's queue) is
+recorded; the stable and panic values are the means of the samples in the last
+`stable_window_s` and panic window (`WindowAverage`: the window total divided by the number
+of buckets written, one bucket per tick here). The panic window is the stable window ×
+percentage rounded to whole seconds, at least 1 s (`resources.MakeMetric`). Then, with
 ready = max(1, ready pods) and per-pod target = max(0.01, max_concurrent × target_utilization):
 
     dspc = ceil(stable / target); dppc = ceil(panic / target)      # float maths, as in Go
@@ -16,13 +17,20 @@ ready = max(1, ready pods) and per-pod target = max(0.01, max_concurrent × targ
 
 then clamped to deployment.min_replicas..max_replicas (Knative's min-scale/max-scale).
 
-Scale to zero (min_replicas == 0) is a simplification of the KPA reconciler: desired 0 is
-applied only after it has held for `scale_to_zero_grace_period_s` (30 s) and the policy has
-watched a full stable window; until then the policy keeps 1. A stable average of 0 already
-means no request for a whole stable window. Scale-from-zero is decided at the next tick (the
-real activator pokes the autoscaler at once); the simulator must hold requests at zero
-replicas (the activator's queue) for this to be meaningful. Not modelled: target burst
-capacity (activator in path), activation scale, initial-scale, the sample-size estimate.
+Scale to zero (min_replicas == 0) follows `pkg/reconciler/autoscaling/kpa/scaler.go`
+(`handleScaleToZero`) and `kpa.go` (`computeActiveCondition`). A desired 0 from a PA that has
+been Active for less than a stable window scales to 1 and waits. Once Active for a stable
+window, the PA is marked Inactive and nothing is applied: the revision keeps all its pods.
+It goes to 0 when it has been Inactive for max(grace period, pod retention), or earlier when
+the activator has been in the request path (SKS proxy mode) for the grace period and the
+pod retention is over. The activator is in the path unless desired > 0 and the excess burst
+capacity floor(ready × max_concurrent − target_burst_capacity − panic) is >= 0; with the
+default 211 that is nearly always, so a revision usually reaches 0 right after it is marked
+Inactive. A desired 0 while pods are still starting after a scale from zero (Activating)
+changes nothing. Traffic while Inactive marks it Active again. Scale-from-zero is decided at
+the next tick (the real activator pokes the autoscaler at once); the simulator must hold
+requests at zero replicas (the activator's queue) for this to be meaningful. Not modelled:
+activation scale, initial-scale, the sample-size estimate, the activation timeout.
 """
 
 from __future__ import annotations
@@ -32,23 +40,41 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from planner.errors import ScenarioError
+
 if TYPE_CHECKING:
     from planner.autoscalers.base import Observation
 
-__all__ = ["KnativeParams", "KnativePolicy"]
+__all__ = ["KnativeParams", "KnativePolicy", "panic_window_s"]
 
 _EPS = 1e-9  # seconds: samples this close to a window edge count as outside
+_NS = 1_000_000_000  # Go's time.Second in time.Duration units (nanoseconds)
+
+
+def panic_window_s(stable_window_s: float, percentage: float) -> float:
+    """The panic window as `resources.MakeMetric` computes it: whole seconds, at least 1 s.
+
+    Go: time.Duration(float64(stableWindow) * percentage / 100.0).Round(time.Second), then
+    at least BucketSize (1 s). The float product is truncated to whole nanoseconds, then
+    rounded half up to the second (60 s × 51 % = 30.6 s -> 31 s; 65 s × 10 % = 6.5 s -> 7 s).
+    """
+    ns = int(float(round(stable_window_s * _NS)) * percentage / 100.0)
+    seconds, rest = divmod(ns, _NS)
+    if rest + rest >= _NS:
+        seconds += 1
+    return float(max(1, seconds))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KnativeParams:
-    """Knative KPA `config-autoscaler` keys (reference §3)."""
+    """Knative KPA `config-autoscaler` keys (pkg/autoscaler/config/config.go defaults)."""
 
     tick_s: float = field(
         default=2.0, metadata={"gt": 0, "doc": "decider tick (multiscaler.go tickInterval)"}
     )
     stable_window_s: float = field(
-        default=60.0, metadata={"ge": 6, "le": 3600, "doc": "stable-window"}
+        default=60.0,
+        metadata={"ge": 6, "le": 3600, "doc": "stable-window, whole seconds (6 s to 1 h)"},
     )
     panic_window_percentage: float = field(
         default=10.0,
@@ -71,13 +97,34 @@ class KnativeParams:
         metadata={
             "ge": 0,
             "le": 3600,
-            "doc": "Knative's scale-down-delay (not deployment.scale_down_delay_s, which is "
-            "azureml's)",
+            "doc": "Knative's scale-down-delay, whole seconds (not deployment.scale_down_delay_s, "
+            "which is azureml's)",
         },
     )
     scale_to_zero_grace_period_s: float = field(
         default=30.0,
-        metadata={"gt": 0, "doc": "scale-to-zero-grace-period; used only with min_replicas 0"},
+        metadata={
+            "gt": 0,
+            "doc": "scale-to-zero-grace-period: how long the activator must be in the request "
+            "path before the last pod goes; used only with min_replicas 0",
+        },
+    )
+    scale_to_zero_pod_retention_period_s: float = field(
+        default=0.0,
+        metadata={
+            "ge": 0,
+            "doc": "scale-to-zero-pod-retention-period: the last pod stays at least this long "
+            "after the revision is marked Inactive; used only with min_replicas 0",
+        },
+    )
+    target_burst_capacity: float = field(
+        default=211.0,
+        metadata={
+            "ge": -1,
+            "doc": "target-burst-capacity: >= 0, or -1 (activator always in the path). Decides "
+            "only when the activator is in the path, which lets an Inactive revision reach 0 "
+            "without waiting out the grace period (scaler.go); requests are not rerouted.",
+        },
     )
     start_in_panic: bool = field(
         default=True,
@@ -87,10 +134,25 @@ class KnativeParams:
         },
     )
 
+    def __post_init__(self) -> None:
+        # config.go validate() and the window annotation's validation: "must be specified
+        # with at most second precision"; TBC "must be either non-negative or -1".
+        for name in ("stable_window_s", "scale_down_delay_s"):
+            value = getattr(self, name)
+            if not float(value).is_integer():
+                raise ScenarioError(
+                    f"deployment.knative.{name} must be a whole number of seconds: {value!r}"
+                )
+        if self.target_burst_capacity < 0 and self.target_burst_capacity != -1:
+            raise ScenarioError(
+                "deployment.knative.target_burst_capacity must be >= 0 or -1: "
+                f"{self.target_burst_capacity!r}"
+            )
+
     @property
     def panic_window_s(self) -> float:
-        """Panic window: stable window × percentage / 100, at least one 1 s bucket."""
-        return max(1.0, self.stable_window_s * self.panic_window_percentage / 100.0)
+        """Panic window in whole seconds, at least 1 s (module `panic_window_s`)."""
+        return panic_window_s(self.stable_window_s, self.panic_window_percentage)
 
 
 class KnativePolicy:
@@ -99,14 +161,17 @@ class KnativePolicy:
     __slots__ = (
         "_delay_window",
         "_max",
+        "_max_concurrent",
         "_max_panic_pods",
         "_min",
+        "_pa_since_s",
+        "_pa_state",
         "_panic_time_s",
         "_params",
+        "_proxy_since_s",
         "_samples",
         "_t_first_s",
         "_target",
-        "_zero_since_s",
         "interval_s",
     )
 
@@ -123,13 +188,19 @@ class KnativePolicy:
         self.interval_s = float(self._params.tick_s)
         self._min = min_replicas
         self._max = max_replicas
+        self._max_concurrent = max_concurrent
         self._target = max(0.01, max_concurrent * target_utilization)
         self._samples: deque[tuple[float, float]] = deque()
         self._delay_window: deque[tuple[float, int]] = deque()
         self._panic_time_s: float | None = None
         self._max_panic_pods = 0
         self._t_first_s: float | None = None
-        self._zero_since_s: float | None = None
+        # The PodAutoscaler's Active condition (kpa.go computeActiveCondition): "active",
+        # "activating" or "inactive", and when it last changed; None before the first tick.
+        self._pa_state: str | None = None
+        self._pa_since_s = 0.0
+        # When the activator entered the request path (SKS proxy mode); None while serving.
+        self._proxy_since_s: float | None = None
 
     @classmethod
     def from_deployment(cls, deployment: Any, max_concurrent: int) -> KnativePolicy:
@@ -152,6 +223,11 @@ class KnativePolicy:
         """True while the decider is in panic mode."""
         return self._panic_time_s is not None
 
+    @property
+    def pa_state(self) -> str | None:
+        """The PodAutoscaler's Active condition: "active", "activating", "inactive"."""
+        return self._pa_state
+
     def window_average(self, t_s: float, window_s: float) -> float:
         """Mean of the recorded samples newer than t_s − window_s (0 with none)."""
         cutoff = t_s - window_s + _EPS
@@ -167,6 +243,13 @@ class KnativePolicy:
             if p.start_in_panic and obs.ready > 1:
                 self._panic_time_s = t
                 self._max_panic_pods = obs.ready
+            # The revision's PA as the policy finds it: Active with a ready pod, Activating
+            # with pods only starting, Inactive (scaled to zero) with none.
+            if obs.ready >= 1:
+                self._pa_state = "active"
+            else:
+                self._pa_state = "activating" if obs.current > 0 else "inactive"
+            self._pa_since_s = t
         self._samples.append((t, obs.busy_avg + obs.queued_avg))
         while self._samples and self._samples[0][0] <= t - p.stable_window_s + _EPS:
             self._samples.popleft()
@@ -196,7 +279,10 @@ class KnativePolicy:
         if p.scale_down_delay_s > 0:
             desired = self._delayed(t, desired)
         desired = max(self._min, min(self._max, desired))
-        return self._scale_to_zero(t, desired)
+        want, apply = self._scale_to_zero(t, desired)
+        self._track_proxy(t, want, obs.ready, panic)
+        self._track_active(t, want, obs.ready)
+        return want if apply else obs.current
 
     def _delayed(self, t: float, desired: int) -> int:
         """Max of the desired counts of the last scale_down_delay_s (monotonic deque)."""
@@ -208,14 +294,52 @@ class KnativePolicy:
             window.popleft()
         return window[0][1]
 
-    def _scale_to_zero(self, t: float, desired: int) -> int:
-        if desired > 0:
-            self._zero_since_s = None
-            return desired
-        if self._zero_since_s is None:
-            self._zero_since_s = t
-        assert self._t_first_s is not None
+    def _scale_to_zero(self, t: float, desired: int) -> tuple[int, bool]:
+        """scaler.go handleScaleToZero: (want, apply it?). `want` -1 means unknown."""
+        if desired != 0:
+            return desired, True
         p = self._params
-        grace_over = t - self._zero_since_s >= p.scale_to_zero_grace_period_s - _EPS
-        watched = t - self._t_first_s >= p.stable_window_s - _EPS
-        return 0 if grace_over and watched else 1
+        state, since = self._pa_state, self._pa_since_s
+        if state == "activating":
+            return -1, False  # pods still starting after a scale from zero: wait for them
+        if state == "active":
+            if t - since >= p.stable_window_s - _EPS:
+                return 0, False  # mark Inactive; the revision keeps its pods for now
+            return 1, True  # scale down to at most 1 for the rest of the stable window
+        inactive_for = t - since
+        retention = p.scale_to_zero_pod_retention_period_s
+        if inactive_for >= max(p.scale_to_zero_grace_period_s, retention) - _EPS:
+            return 0, True
+        if retention > 0 and inactive_for < retention - _EPS:
+            return 0, False
+        proxy = self._proxy_since_s
+        if proxy is not None and t - proxy >= p.scale_to_zero_grace_period_s - _EPS:
+            return 0, True  # the activator has been in the path for the grace period
+        return 0, False
+
+    def _track_proxy(self, t: float, want: int, ready: int, panic: float) -> None:
+        """kpa.go: the activator leaves the path only if want > 0 and burst capacity >= 0."""
+        tbc = self._params.target_burst_capacity
+        if tbc == -1:
+            ebc = -1.0
+        elif tbc == 0:
+            ebc = 0.0
+        else:
+            ebc = math.floor(ready * self._max_concurrent - tbc - panic)
+        if want > 0 and ebc >= 0:
+            self._proxy_since_s = None
+        elif self._proxy_since_s is None:
+            self._proxy_since_s = t
+
+    def _track_active(self, t: float, want: int, ready: int) -> None:
+        """kpa.go computeActiveCondition, with an activation threshold of 1 ready pod."""
+        state = self._pa_state
+        if want == 0:
+            new = "inactive"
+        elif ready < 1:
+            new = "activating" if want > 0 or state != "inactive" else "inactive"
+        else:
+            new = "active" if want > 0 or state != "inactive" else "inactive"
+        if new != state:
+            self._pa_state = new
+            self._pa_since_s = t

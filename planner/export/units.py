@@ -3,7 +3,9 @@
 Azure ML and Kubernetes take integer percents, whole seconds, whole milliseconds and
 Kubernetes quantities; planner keeps fractions and seconds as floats. Every conversion rounds
 half up on the DECIMAL a user wrote (0.675 -> 68 %, not the binary 67.49999...), so an export
-never surprises by banker's rounding or float noise. The checks raise `ScenarioError` naming
+never surprises by banker's rounding or float noise. The target roundings (`percent`, and
+`milli` inside `quantity`) live in `planner.autoscalers.units`, so the simulated HPA compares
+against the very integer an export writes. The checks raise `ScenarioError` naming
 the field, the rule and the value.
 """
 
@@ -11,8 +13,9 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from planner.autoscalers.units import as_decimal, half_up, milli, percent
 from planner.errors import ScenarioError
 
 __all__ = [
@@ -38,21 +41,6 @@ ASSET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")  # Azure ML asset n
 METRIC_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
 
 
-def as_decimal(value: float) -> Decimal:
-    """The decimal a user wrote (0.675 stays 0.675, not its binary approximation)."""
-    return Decimal(repr(float(value)))
-
-
-def half_up(value: Decimal) -> int:
-    """`value` rounded half up to an integer (66.5 -> 67; the built-in round() gives 66)."""
-    return int(value.quantize(Decimal(1), ROUND_HALF_UP))
-
-
-def percent(fraction: float) -> int:
-    """A fraction as an integer percent, rounded half up on its decimal form (0.675 -> 68)."""
-    return half_up(as_decimal(fraction) * 100)
-
-
 def whole_ms(seconds: float) -> int:
     """Seconds as whole milliseconds, rounded half up (0.5 -> 500)."""
     return half_up(as_decimal(seconds) * 1000)
@@ -65,8 +53,8 @@ def whole_seconds(seconds: float) -> int:
 
 def quantity(value: Decimal) -> str:
     """A Kubernetes quantity string: whole units, else milli-units rounded half up (0.7 -> 700m)."""
-    milli = half_up(value * 1000)
-    return str(milli // 1000) if milli % 1000 == 0 else f"{milli}m"
+    m = milli(value)
+    return str(m // 1000) if m % 1000 == 0 else f"{m}m"
 
 
 def slug(text: str) -> str:
