@@ -13,6 +13,7 @@ pattern offers exactly the log's request count over the log's length.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 
 import numpy as np
@@ -26,11 +27,13 @@ def counts_per_second(t_s: np.ndarray) -> np.ndarray:
     """Requests arriving in each whole second [i, i + 1), from 0 to the last arrival."""
     if not t_s.size:
         return np.zeros(0, dtype=np.int64)
-    n = int(math.floor(float(t_s[-1]))) + 1
+    n = math.floor(float(t_s[-1])) + 1
     return np.bincount(np.floor(t_s).astype(np.int64), minlength=n)
 
 
-def _best_split(cum: np.ndarray, cum2: np.ndarray, lo: int, hi: int, min_len: int) -> tuple[float, int]:  # noqa: E501
+def _best_split(
+    cum: np.ndarray, cum2: np.ndarray, lo: int, hi: int, min_len: int
+) -> tuple[float, int]:
     """(reduction in squared error, split index) of the best split of [lo, hi)."""
     if hi - lo < 2 * min_len:
         return 0.0, -1
@@ -79,7 +82,7 @@ def smooth_phases(
                 heapq.heappush(heap, (-g, j, a, b))
     cuts.sort()
     phases: list[tuple[int, float]] = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         rate = float((cum[b] - cum[a]) / (b - a))
         if phases and phases[-1][1] == rate:
             phases[-1] = (phases[-1][0] + b - a, rate)

@@ -59,7 +59,7 @@ class RequestLog:
 
 
 def detect_format(path: Path) -> str:
-    """"parquet", "jsonl", "json" or "csv", from the file's first bytes (extension if empty)."""
+    """ "parquet", "jsonl", "json" or "csv", from the file's first bytes (extension if empty)."""
     with path.open("rb") as fh:
         head = fh.read(4096)
     if head.startswith(b"PAR1"):
@@ -241,17 +241,15 @@ def _numbers(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ScenarioError(
-            f"{_first_bad(frame, bad, series, where)}: {what} is not a number: "
-            f"{series.iloc[i]!r}"
+            f"{_first_bad(frame, bad, series, where)}: {what} is not a number: {series.iloc[i]!r}"
         )
     negative = ~missing & (values < 0)
     if negative.any():
         i = int(np.flatnonzero(negative)[0])
         raise ScenarioError(
-            f"{_first_bad(frame, negative, series, where)}: {what} must be >= 0: "
-            f"{series.iloc[i]!r}"
+            f"{_first_bad(frame, negative, series, where)}: {what} must be >= 0: {series.iloc[i]!r}"
         )
-    return values
+    return np.asarray(values, dtype=np.float64)
 
 
 def _timestamps(

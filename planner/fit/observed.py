@@ -95,8 +95,7 @@ def cold_start_estimate(log: RequestLog, *, lookback_s: float = 600.0) -> ColdSt
         return ColdStart(
             seconds=None,
             samples_s=(),
-            how=f"{len(new)} instance(s) appeared later with no 503 before them: cannot "
-            "estimate",
+            how=f"{len(new)} instance(s) appeared later with no 503 before them: cannot estimate",
         )
     return ColdStart(
         seconds=float(np.median(samples)),

@@ -118,9 +118,7 @@ def fit_request_time(durations_s: np.ndarray, *, seed: int = 0) -> RequestTimeFi
         vs = f" (gamma D = {others[0].ks_distance:.3f})" if others else ""
         if others and best.family == "gamma":
             vs = f" (lognormal D = {others[0].ks_distance:.3f})"
-        reason = (
-            f"{best.family}: KS distance {best.ks_distance:.3f} <= {KS_THRESHOLD:g}{vs}"
-        )
+        reason = f"{best.family}: KS distance {best.ks_distance:.3f} <= {KS_THRESHOLD:g}{vs}"
         fitted = _mean_of(best.family, best.spec)
         return RequestTimeFit(
             chosen=best.family, spec=best.spec, mean_s=mean, fitted_mean_s=fitted,
@@ -167,7 +165,9 @@ def _ppf(family: str, spec: dict[str, Any], samples: np.ndarray, probs: np.ndarr
         scale = math.exp(math.log(mean) - sigma**2 / 2)
         return np.asarray(stats.lognorm(s=sigma, scale=scale).ppf(probs))
     if family == "gamma":
-        return np.asarray(stats.gamma(a=spec["shape"], scale=spec["mean"] / spec["shape"]).ppf(probs))
+        return np.asarray(
+            stats.gamma(a=spec["shape"], scale=spec["mean"] / spec["shape"]).ppf(probs)
+        )
     if family == "constant":
         return np.full(np.shape(probs), float(spec["value"]))
-    return np.quantile(samples, probs)
+    return np.asarray(np.quantile(samples, probs))
