@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from planner.cli._app import app, handles_errors
-from planner.cli._common import TableOrJson, json_safe
+from planner.cli._common import TableOrJson, json_safe, with_warnings
 
 if TYPE_CHECKING:
     from planner.fit import Columns, LogFit
@@ -162,7 +162,8 @@ def fit(
     name = out.name.removesuffix(".yaml").removesuffix(".yml")
     result = fit_log(log, name=name, smooth=smooth)
     written = write_scenario(result, out)
-    load_scenario(out)  # what was written must load; a ScenarioError here is a bug to see
+    # What was written must load (a ScenarioError here would be a bug); doubtful settings warn.
+    with_warnings(lambda: load_scenario(out))
     if plot is not None:
         written.append(_write_plot(result, plot))
     payload = {**result.to_json_dict(), "files": [str(p) for p in written]}
@@ -207,7 +208,10 @@ def _print(result: LogFit, written: list[Path]) -> None:
     if "instances" in result.per_minute:
         inst = result.per_minute["instances"]
         lines.append(f"instances per minute: {int(inst.min())}..{int(inst.max())}")
-    lines.append(f"cold start: {result.cold_start.how}")
+    cold = result.cold_start
+    lines.append(
+        "cold start: " + ("" if cold.seconds is None else f"~{cold.seconds:.3g} s, ") + cold.how
+    )
     lines.append("Wrote " + ", ".join(str(p) for p in written))
     for line in lines:
         typer.echo(line)

@@ -147,11 +147,22 @@ def fit_log(log: RequestLog, *, name: str, smooth: bool = False) -> LogFit:
         duration_s=duration_s,
         counts=counts,
         phases=smooth_phases(counts) if smooth else None,
-        request_time=fit_request_time(log.duration_s),
+        request_time=fit_request_time(served_durations(log)),
         statuses=None if log.status is None else status_mix(log.status),
         per_minute=instances_per_minute(log),
         cold_start=cold_start_estimate(log),
     )
+
+
+def served_durations(log: RequestLog) -> np.ndarray:
+    """Durations of the served (2xx) requests when the log has statuses, else all of them.
+
+    A rejected request's duration is the time until it was refused, not a request time.
+    """
+    if log.status is None:
+        return log.duration_s
+    ok = (log.status >= 200) & (log.status < 300)
+    return log.duration_s[ok] if ok.any() else log.duration_s
 
 
 def write_scenario(fit: LogFit, out: Path) -> list[Path]:
@@ -206,6 +217,8 @@ def _header(fit: LogFit) -> str:
     if "instances" in fit.per_minute:
         inst = fit.per_minute["instances"]
         lines.append(f"Observed instances per minute: {int(inst.min())}..{int(inst.max())}")
-    lines.append(f"Cold start: {fit.cold_start.how}")
+    cold = fit.cold_start
+    shown = "" if cold.seconds is None else f"{cold.seconds:.3g} s, "
+    lines.append(f"Cold start: {shown}{cold.how}")
     lines.append("The deployment block is a starting point (Azure ML defaults), not observed.")
     return "".join(f"# {line}\n" for line in lines)

@@ -277,9 +277,10 @@ def _timestamps(
                 f"{_first_bad(frame, bad, series, where)}: not an ISO 8601 time or a number "
                 f"of seconds: {series.iloc[i]!r}"
             )
-    ns = stamps.astype("int64").to_numpy()
-    first = int(ns.min())
-    return (ns - first).astype(np.float64) / 1e9, pd.Timestamp(first, unit="ns", tz="UTC")
+    # Whatever the parsed resolution (s, ms, us or ns), seconds since the earliest stamp.
+    first = stamps.min()
+    seconds = (stamps - first).dt.total_seconds().to_numpy(dtype=np.float64)
+    return seconds, pd.Timestamp(first)
 
 
 def _durations(frame: pd.DataFrame, columns: Columns, where: _Where) -> np.ndarray:
