@@ -45,7 +45,7 @@ def test_appinsights_csv_is_read_with_times_units_status_and_instances(tmp_path:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "json", "parquet"])
 def test_other_formats_read_the_same_as_csv(tmp_path: Path, fmt: str) -> None:
-    """JSON Lines, a JSON array and Parquet give the very arrays of the CSV (detected by content)."""
+    """JSON Lines, a JSON array and Parquet give the arrays of the CSV (detected by content)."""
     csv = tmp_path / "ai.csv"
     csv.write_text(GOOD)
     frame = pd.read_csv(csv, dtype={"cloud_RoleInstance": str}, keep_default_na=False)
@@ -111,7 +111,9 @@ def test_bad_input_is_one_line_naming_the_row_and_column(
     """Each bad log: exit 2, one line on stderr naming the row and column, nothing written."""
     path = tmp_path / f"{case}.csv"
     path.write_text(text)
-    code, out, err = fit_cli(str(path), "--preset", "appinsights", "--out", str(tmp_path / "o.yaml"))
+    code, out, err = fit_cli(
+        str(path), "--preset", "appinsights", "--out", str(tmp_path / "o.yaml")
+    )
     assert code == 2, (out, err)
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -122,7 +124,7 @@ def test_unparseable_row_names_its_line(tmp_path: Path) -> None:
     """A row with too many cells: the parser's line number is in the message."""
     path = tmp_path / "r.csv"
     path.write_text(GOOD.replace("120,200,a", "120,200,a,extra,cells"))
-    code, _, err = fit_cli(str(path), "--preset", "appinsights", "--out", str(tmp_path / "o.yaml"))
+    code, _, err = fit_cli(str(path), "--preset", "appinsights", "--out", str(tmp_path / "o.yml"))
     assert code == 2 and "line 5" in err
 
 
@@ -130,7 +132,7 @@ def test_bad_json_line_is_named(tmp_path: Path) -> None:
     """JSON Lines: the line that is not JSON is named."""
     path = tmp_path / "x.jsonl"
     path.write_text('{"timestamp": "2026-11-30T09:00:00Z", "duration": 1}\n{"timestamp": oops}\n')
-    code, _, err = fit_cli(str(path), "--preset", "appinsights", "--out", str(tmp_path / "o.yaml"))
+    code, _, err = fit_cli(str(path), "--preset", "appinsights", "--out", str(tmp_path / "o.yml"))
     assert code == 2 and "line 2: not valid JSON" in err
 
 

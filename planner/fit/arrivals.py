@@ -3,9 +3,9 @@
 `smooth_phases(counts)` fits piecewise-constant phases to the per-second rate by binary
 segmentation: starting from one segment, the split that most reduces the sum of squared
 deviations from the segment means is made when the reduction exceeds a BIC-style penalty,
-`PENALTY_FACTOR × σ² × log(n)` with σ² = the mean count per second (the variance of a
-Poisson count), and repeated on each part, so a split needs a change in rate larger than
-Poisson noise explains. Segments are at least `min_phase_s` long and at most `max_phases`
+`PENALTY_FACTOR × σ² × log(n)` with σ² = the segment's mean count per second (the variance
+of a Poisson count at that rate), and repeated on each part, so a split needs a change in
+rate larger than Poisson noise explains. Segments are at least `min_phase_s` long and at most `max_phases`
 are made (the largest reductions first). Each phase's rate is its segment's mean, so the
 pattern offers exactly the log's request count over the log's length.
 """
@@ -63,23 +63,24 @@ def smooth_phases(
         return []
     cum = np.concatenate(([0.0], np.cumsum(x)))
     cum2 = np.concatenate(([0.0], np.cumsum(x * x)))
-    variance = max(float(x.mean()), 1e-9)
-    penalty = PENALTY_FACTOR * variance * math.log(max(n, 2))
+    log_n = math.log(max(n, 2))
     min_len = max(1, int(min_phase_s))
     cuts = [0, n]
     heap: list[tuple[float, int, int, int]] = []
-    gain, k = _best_split(cum, cum2, 0, n, min_len)
-    if k > 0:
-        heap.append((-gain, k, 0, n))
+
+    def consider(lo: int, hi: int) -> None:
+        """Queue the best split of [lo, hi) if it beats the segment's penalty."""
+        gain, k = _best_split(cum, cum2, lo, hi, min_len)
+        variance = max(float((cum[hi] - cum[lo]) / (hi - lo)), 1e-9)
+        if k > 0 and gain > PENALTY_FACTOR * variance * log_n:
+            heapq.heappush(heap, (-gain, k, lo, hi))
+
+    consider(0, n)
     while heap and len(cuts) - 1 < max_phases:
-        neg, k, lo, hi = heapq.heappop(heap)
-        if -neg <= penalty:
-            break
+        _, k, lo, hi = heapq.heappop(heap)
         cuts.append(k)
-        for a, b in ((lo, k), (k, hi)):
-            g, j = _best_split(cum, cum2, a, b, min_len)
-            if j > 0:
-                heapq.heappush(heap, (-g, j, a, b))
+        consider(lo, k)
+        consider(k, hi)
     cuts.sort()
     phases: list[tuple[int, float]] = []
     for a, b in itertools.pairwise(cuts):

@@ -5,13 +5,17 @@
   60 (m + 1)): the observed replica count over time (a replica that served nothing in a
   minute is not seen, so it is a lower bound when traffic is light).
 - `cold_start_estimate`: a request log does not say when a replica was created, only when it
-  first served. When the log also has statuses, an instance that first appears after the
-  first minute is taken as a scale-up, and the time from the first 503 of the overload
-  before it (the 503s since the previous instance appeared, at most `lookback_s` earlier)
-  to its first request is the time it took to add capacity. That includes the autoscaler's
-  reaction time (its refresh interval and window), so it is an upper bound of
-  `service.cold_start_s`; the median over scale-ups is reported. Without statuses, or with
-  no new instance preceded by 503s, no estimate can be made and the reason is given.
+  first served. An instance first seen after the first minute is taken as a scale-up. The
+  log gives the load at each arrival: requests in flight (arrived, not yet finished: the
+  duration includes any wait in the router's queue) over the instances seen so far. The
+  scale-up is taken to start when that load first exceeded `target_utilization` (Azure ML's
+  rule; default 70 %) in the overload episode before the new instance: the last crossing
+  above the target before its first request, at most `lookback_s` earlier. The median of
+  (first request − crossing) over scale-ups is the estimate: the replica's cold start plus
+  the autoscaler's reaction (its refresh interval), so slightly above `cold_start_s`. An
+  episode of overload ends only after QUIET_S seconds without an overloaded arrival. An
+  instance that was idle, not new, would bias it; with no instance column, or no new
+  instance after a crossing, no estimate is made and the reason is given.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import pandas as pd
 from planner.fit.logs import RequestLog
 
 __all__ = ["ColdStart", "cold_start_estimate", "instances_per_minute", "status_mix"]
+
+QUIET_S = 5.0
 
 
 def status_mix(status: np.ndarray) -> dict[int, float]:
@@ -58,8 +64,10 @@ class ColdStart:
     how: str
 
 
-def cold_start_estimate(log: RequestLog, *, lookback_s: float = 600.0) -> ColdStart:
-    """Estimate the time to add a replica from new instances and the 503s before them."""
+def cold_start_estimate(
+    log: RequestLog, *, target_utilization: float = 0.7, lookback_s: float = 600.0
+) -> ColdStart:
+    """Estimate the time to add a replica from new instances and the load before them."""
     if log.instance is None:
         return ColdStart(seconds=None, samples_s=(), how="no instance column: cannot estimate")
     names = log.instance
@@ -74,32 +82,33 @@ def cold_start_estimate(log: RequestLog, *, lookback_s: float = 600.0) -> ColdSt
             samples_s=(),
             how="every instance served in the first minute: no scale-up seen",
         )
-    if log.status is None:
-        return ColdStart(
-            seconds=None,
-            samples_s=(),
-            how=f"{len(new)} instance(s) appeared later, but without statuses the overload "
-            "that started them is not seen: cannot estimate",
-        )
-    t503 = log.t_s[log.status == 503]
+    # Load at each arrival: requests in flight over the instances seen up to then.
+    t = log.t_s
+    ends = np.sort(t + log.duration_s)
+    in_flight = np.arange(1, t.size + 1) - np.searchsorted(ends, t, side="right")
+    first_seen = np.sort(first.to_numpy(dtype=np.float64))
+    instances = np.maximum(np.searchsorted(first_seen, t, side="right"), 1)
+    over = in_flight > target_utilization * instances
+    # Episode starts: an overloaded arrival with none in the QUIET_S before it (a dip of a
+    # second or two in a noisy load does not end the episode).
+    t_over = t[over]
+    crossings = t_over[np.r_[True, np.diff(t_over) > QUIET_S]] if t_over.size else t_over
     samples: list[float] = []
-    previous = float(first.iloc[0])
-    for t_new in first.to_numpy(dtype=np.float64):
-        if t_new >= 60.0:
-            lo = max(previous, t_new - lookback_s)
-            before = t503[(t503 >= lo) & (t503 < t_new)]
-            if before.size:
-                samples.append(float(t_new - before[0]))
-        previous = float(t_new)
+    for t_new in new.to_numpy(dtype=np.float64):
+        before = crossings[(crossings < t_new) & (crossings >= t_new - lookback_s)]
+        if before.size:
+            samples.append(float(t_new - before[-1]))
     if not samples:
         return ColdStart(
             seconds=None,
             samples_s=(),
-            how=f"{len(new)} instance(s) appeared later with no 503 before them: cannot estimate",
+            how=f"{len(new)} instance(s) appeared later, none after the load crossed the "
+            "target: cannot estimate",
         )
     return ColdStart(
         seconds=float(np.median(samples)),
         samples_s=tuple(samples),
-        how=f"median over {len(samples)} scale-up(s) of first 503 → new instance's first "
-        "request (includes the autoscaler's reaction: an upper bound of cold_start_s)",
+        how=f"median over {len(samples)} new instance(s) of the time from the load crossing "
+        f"{target_utilization:.0%} of the instances seen to the new one's first request "
+        "(cold start plus the autoscaler's reaction)",
     )
