@@ -5,9 +5,9 @@ segmentation: starting from one segment, the split that most reduces the sum of 
 deviations from the segment means is made when the reduction exceeds a BIC-style penalty,
 `PENALTY_FACTOR × σ² × log(n)` with σ² = the segment's mean count per second (the variance
 of a Poisson count at that rate), and repeated on each part, so a split needs a change in
-rate larger than Poisson noise explains. Segments are at least `min_phase_s` long and at most `max_phases`
-are made (the largest reductions first). Each phase's rate is its segment's mean, so the
-pattern offers exactly the log's request count over the log's length.
+rate larger than Poisson noise explains. Segments are at least `min_phase_s` long and at
+most `max_phases` are made (the largest reductions first). Each phase's rate is its
+segment's mean, so the pattern offers exactly the log's request count over the log's length.
 """
 
 from __future__ import annotations
