@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +36,7 @@ from planner.simulate import Results, run
 __all__ = ["Backtest", "run_backtest"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, weakref_slot=True)
 class Backtest:
     """What the settings you had did to the logged traffic, and what would have held."""
 
@@ -48,6 +50,7 @@ class Backtest:
     search: SearchResult | None
     search_note: str  # why there is no search result, or ""
     cost_per_replica_hour: float | None
+    work_dir: Path  # the trace (and samples) the scenario reads
 
     @property
     def had_meets_slo(self) -> bool:
@@ -65,13 +68,22 @@ def run_backtest(
     max_replicas_cap: int | None = None,
     max_simulations: int | None = None,
     processes: int | None = 1,
+    work_dir: Path | None = None,
 ) -> Backtest:
-    """Backtest the deployment file's settings on the log (see the module docstring)."""
+    """Backtest the deployment file's settings on the log (see the module docstring).
+
+    `work_dir` receives the trace and samples files the backtest scenario reads (kept);
+    without it they go to a temporary folder removed when the Backtest is garbage-collected,
+    so `with_overrides(backtest.scenario, ...)` works as long as the result is held.
+    """
     fit = fit_log(log, name=deployment_file.stem)
     data = read_deployment(deployment_file)
     from_log = request_times_from_log(data)
-    with tempfile.TemporaryDirectory(prefix="planner-backtest-") as tmp:
-        scenario = backtest_scenario(fit, deployment_file, Path(tmp))
+    temporary = work_dir is None
+    folder = Path(tempfile.mkdtemp(prefix="planner-backtest-")) if work_dir is None else work_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        scenario = backtest_scenario(fit, deployment_file, folder)
         seed_list = tuple(scenario.seeds if seeds is None else seeds)
         if seeds is not None:
             from planner.scenario import with_overrides
@@ -99,7 +111,11 @@ def run_backtest(
                 )
             except InfeasibleError as exc:
                 note = f"no settings within the bounds would have held: {exc}"
-    return Backtest(
+    except BaseException:
+        if temporary:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    result = Backtest(
         scenario=scenario,
         fit=fit,
         request_time_from_log=from_log,
@@ -110,4 +126,8 @@ def run_backtest(
         search=found,
         search_note=note,
         cost_per_replica_hour=cost_per_replica_hour,
+        work_dir=folder,
     )
+    if temporary:
+        weakref.finalize(result, shutil.rmtree, folder, ignore_errors=True)
+    return result

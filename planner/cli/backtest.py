@@ -73,6 +73,14 @@ def backtest(
     html: Annotated[
         Path | None, typer.Option("--html", help="Write a self-contained HTML report.")
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder to keep the backtest scenario in (backtest.yaml, with the trace and "
+            "samples it reads) and per_minute.csv.",
+        ),
+    ] = None,
 ) -> None:
     """Replay a log through your deployment; compare with what was observed; say what would have held.
 
@@ -97,8 +105,17 @@ def backtest(
             cost_per_replica_hour=cost,
             max_replicas_cap=max_replicas_cap,
             max_simulations=max_simulations,
+            work_dir=out,
         )
     )
+    if out is not None:
+        import yaml
+
+        from planner.scenario import scenario_to_dict
+
+        bt.per_minute.to_csv(out / "per_minute.csv", index=False)
+        spec = scenario_to_dict(bt.scenario)
+        (out / "backtest.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), "utf-8")
     if html is not None:
         _write_html(bt, html)
     if output_format is TableOrJson.json:
