@@ -10,6 +10,8 @@ latency, and one with neither is not compared at all.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,8 @@ from planner.loadtest.compare import Measurement, Validation, compare
 from planner.simulate import Results
 
 __all__ = ["MINUTE_COLUMNS", "comparable", "compare_observed", "per_minute_frame"]
+
+_LOAD_TEST_NOTES = ("load generator lag", "replicas over time unknown")
 
 MINUTE_COLUMNS = (
     "minute", "observed_requests", "observed_rate_503", "observed_p95_s", "observed_instances",
@@ -73,7 +77,13 @@ def compare_observed(log: RequestLog, results: Results) -> Validation | None:
     """The load test's verdict on the log against the simulation (None: nothing observed)."""
     if not comparable(log):
         return None
-    return compare(measurement(log), results)
+    validation = compare(measurement(log), results)
+    # The load test's notes about its own load generator and /stats polling do not apply
+    # to a production log (its arrivals are the schedule; instances come from the log).
+    kept = tuple(n for n in validation.notes if not n.startswith(_LOAD_TEST_NOTES))
+    if log.instance is None:
+        kept += ("replicas over time unknown: the log has no instance column",)
+    return replace(validation, notes=kept)
 
 
 def per_minute_frame(log: RequestLog, results: Results) -> pd.DataFrame:
