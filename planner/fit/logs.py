@@ -219,7 +219,8 @@ def _column(frame: pd.DataFrame, name: str, where: _Where) -> pd.Series:
 def _is_missing(series: pd.Series) -> np.ndarray:
     missing = series.isna().to_numpy()
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-        blank = series.map(lambda x: isinstance(x, str) and not x.strip()).to_numpy(dtype=bool)
+        text = series.where(series.map(type).eq(str), "x")  # non-strings are not blank
+        blank = text.str.strip().eq("").to_numpy(dtype=bool)
         missing = missing | blank
     return np.asarray(missing, dtype=bool)
 

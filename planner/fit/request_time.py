@@ -61,6 +61,13 @@ class RequestTimeFit:
         """The chosen distribution's quantiles at `probs` (empirical: the sample's)."""
         return _ppf(self.chosen, self.spec, self.samples_s, probs)
 
+    @staticmethod
+    def quantiles_of(
+        family: str, spec: dict[str, Any], samples: np.ndarray, probs: np.ndarray
+    ) -> np.ndarray:
+        """Quantiles of a family's spec (a candidate's, for instance) at `probs`."""
+        return _ppf(family, spec, samples, probs)
+
     def to_json_dict(self) -> dict[str, Any]:
         """The choice, the means and each candidate's KS distance and AIC."""
         return {
