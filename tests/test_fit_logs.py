@@ -64,6 +64,17 @@ def test_other_formats_read_the_same_as_csv(tmp_path: Path, fmt: str) -> None:
     assert b.status.tolist() == a.status.tolist()
 
 
+def test_parquet_timestamps_and_portal_column_names(tmp_path: Path) -> None:
+    """A Parquet datetime column, and the portal's "timestamp [UTC]" header, are times."""
+    stamps = pd.to_datetime(["2026-11-30T09:00:00Z", "2026-11-30T09:00:02.500Z"], format="ISO8601")
+    frame = pd.DataFrame({"timestamp [UTC]": stamps, "duration": [10.0, 20.0]})
+    frame.to_parquet(tmp_path / "t.parquet")
+    log = read_log(tmp_path / "t.parquet", PRESETS["appinsights"])
+    np.testing.assert_allclose(log.t_s, [0.0, 2.5])
+    np.testing.assert_allclose(log.duration_s, [0.01, 0.02])
+    assert log.status is None and log.instance is None
+
+
 def test_numeric_timestamps_and_seconds_unit(tmp_path: Path) -> None:
     """Numbers of seconds are times too; --duration-unit s keeps durations as they are."""
     path = tmp_path / "n.csv"

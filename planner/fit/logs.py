@@ -10,8 +10,9 @@ Bad input is refused with one line that names the file, the row as a person coun
 (CSV: the header is line 1; JSON Lines: line numbers; Parquet and JSON arrays: record
 numbers from 1) and the column: a row the parser cannot read, a timestamp that is not a
 time, a missing or negative duration, an empty file, time going backwards (unless `sort`).
-Timestamps are ISO 8601 strings (any offset, read as UTC) or numbers of seconds (epoch or
-relative).
+Timestamps are ISO 8601 strings (any offset, read as UTC; a column `NAME [UTC]`, as the
+Azure portal exports it, answers for `NAME`), a Parquet timestamp column, or numbers of
+seconds (epoch or relative).
 """
 
 from __future__ import annotations
@@ -210,6 +211,9 @@ def _refuse_aggregates(frame: pd.DataFrame, where: _Where) -> None:
 
 
 def _column(frame: pd.DataFrame, name: str, where: _Where) -> pd.Series:
+    # The Azure portal's Logs export names time columns with their zone: "timestamp [UTC]".
+    if name not in frame.columns and f"{name} [UTC]" in frame.columns:
+        return frame[f"{name} [UTC]"].rename(name)
     if name not in frame.columns:
         have = ", ".join(map(str, frame.columns[:12]))
         raise ScenarioError(f"{where.file}: no column {name!r} (columns: {have})")
