@@ -178,6 +178,18 @@ def test_request_times_come_from_the_log_when_the_file_has_none(
     assert bt.per_minute["observed_requests"].sum() == log.requests
 
 
+def test_initial_replicas_come_from_the_log_when_the_file_has_none(
+    production_log: Path, tmp_path: Path
+) -> None:
+    """No deployment.replicas: the backtest starts with the instances of the first 10 s."""
+    dep = deployment_file(tmp_path, {k: v for k, v in UNDERSIZED.items() if k != "replicas"})
+    log = read_log(production_log, PRESETS["appinsights"])
+    assert log.instance is not None
+    first = {name for name, t in zip(log.instance, log.t_s, strict=True) if t < 10 and name}
+    bt = run_backtest(log, dep, search=False, seeds=[0])
+    assert bt.scenario.deployment.replicas == len(first) == UNDERSIZED["replicas"]
+
+
 def test_azure_trace_backtest_exits_1_for_undersized_settings(tmp_path: Path) -> None:
     """The real trace through 6 replicas: its bursts overflow them; no observations to compare."""
     dep = deployment_file(tmp_path, {**UNDERSIZED, "replicas": 2, "min_replicas": 1,

@@ -4,7 +4,9 @@ The deployment file is a scenario YAML without (or with ignored) traffic: its `d
 `service` and `slo` are kept; `traffic` becomes a replay of the logged arrivals and
 `duration_s` the log's length. `service.request_time_s` comes from the log's fit unless the
 file gives one. `warmup_s` is the file's when it is shorter than the log, else the fit's
-(a tenth of the log, at most 60 s). The trace (and an empirical request-time sample) are
+(a tenth of the log, at most 60 s). Without `deployment.replicas` in the file, the initial
+count is the instances the log shows in its first 10 seconds (within min..max), when it has an
+instance column. The trace (and an empirical request-time sample) are
 written to `work_dir`, which must outlive the runs that read them.
 """
 
@@ -18,6 +20,7 @@ import yaml
 
 from planner.errors import ScenarioError
 from planner.fit.build import LogFit, write_scenario
+from planner.fit.observed import initial_instances
 from planner.scenario import Scenario, scenario_from_dict
 
 __all__ = ["backtest_scenario", "read_deployment"]
@@ -60,6 +63,14 @@ def backtest_scenario(fit: LogFit, deployment_file: Path, work_dir: Path) -> Sce
             rt["file"] = str(work_dir / rt["file"])
         service["request_time_s"] = rt
     spec["service"] = service
+    deployment = dict(data.get("deployment") or {})
+    seen = initial_instances(fit.log)
+    if "replicas" not in deployment:
+        # Start from what production had: the instances serving in the log's first seconds.
+        lo, hi = deployment.get("min_replicas", 1), deployment.get("max_replicas", 10)
+        if seen > 0 and isinstance(lo, int) and isinstance(hi, int) and lo <= hi:
+            deployment["replicas"] = min(max(seen, lo), hi)
+            spec["deployment"] = deployment
     spec.setdefault("name", f"backtest-{deployment_file.stem}")
     return scenario_from_dict(spec, source=str(deployment_file), base_dir=deployment_file.parent)
 

@@ -7,7 +7,7 @@ into phases, and `<stem>.request_times.csv` when the request time is empirical.
 
 The deployment block is a starting point for what-ifs, not an observation: Azure ML's
 defaults (azureml autoscaler, target 70 %), an initial replica count of the instances seen
-in the first minute (else the documented formula at the first minute's rate), and a maximum
+in the first 10 seconds (else the documented formula at the first minute's rate), and a maximum
 high enough for the busiest second's load at that target (at least 10, the default).
 """
 
@@ -27,6 +27,7 @@ from planner.fit.logs import RequestLog
 from planner.fit.observed import (
     ColdStart,
     cold_start_estimate,
+    initial_instances,
     instances_per_minute,
     status_mix,
 )
@@ -64,10 +65,11 @@ class LogFit:
         return self.mean_rps * self.request_time.mean_s
 
     def initial_replicas(self) -> int:
-        """Instances seen in the first minute, else the formula at the first minute's rate."""
+        """Instances seen in the first 10 s, else the formula at the first minute's rate."""
+        seen = initial_instances(self.log)
+        if seen > 0:
+            return seen
         pm = self.per_minute
-        if "instances" in pm and int(pm["instances"].iloc[0]) > 0:
-            return int(pm["instances"].iloc[0])
         rps0 = float(pm["requests"].iloc[0]) / min(60.0, self.duration_s)
         return max(1, math.ceil(rps0 * self.request_time.mean_s / DEFAULT_TARGET))
 

@@ -27,7 +27,13 @@ import pandas as pd
 
 from planner.fit.logs import RequestLog
 
-__all__ = ["ColdStart", "cold_start_estimate", "instances_per_minute", "status_mix"]
+__all__ = [
+    "ColdStart",
+    "cold_start_estimate",
+    "initial_instances",
+    "instances_per_minute",
+    "status_mix",
+]
 
 QUIET_S = 5.0
 
@@ -53,6 +59,21 @@ def instances_per_minute(log: RequestLog) -> pd.DataFrame:
     full = full.fillna(0).astype(np.int64).reset_index()
     full.insert(1, "t_s", full["minute"] * 60.0)
     return full
+
+
+INITIAL_WINDOW_S = 10.0
+
+
+def initial_instances(log: RequestLog, *, window_s: float = INITIAL_WINDOW_S) -> int:
+    """Distinct instances serving in the log's first `window_s` seconds (0: no instances).
+
+    Short, so that an autoscaler's first steps are not counted as the starting pool; with
+    light traffic an idle replica is not seen, so it is a lower bound.
+    """
+    if log.instance is None:
+        return 0
+    names = log.instance[(log.t_s < window_s) & (log.instance != "")]
+    return len(set(names.tolist()))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
