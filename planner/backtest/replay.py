@@ -5,9 +5,9 @@ The deployment file is a scenario YAML without (or with ignored) traffic: its `d
 `duration_s` the log's length. `service.request_time_s` comes from the log's fit unless the
 file gives one. `warmup_s` is the file's when it is shorter than the log, else the fit's
 (a tenth of the log, at most 60 s). Without `deployment.replicas` in the file, the initial
-count is the instances the log shows in its first 10 seconds (within min..max), when it has an
-instance column. The trace (and an empirical request-time sample) are
-written to `work_dir`, which must outlive the runs that read them.
+count of an autoscaled deployment is the instances the log shows in its first 10 seconds
+(within min..max), when it has an instance column. The trace (and an empirical request-time
+sample) are written to `work_dir`, which must outlive the runs that read them.
 """
 
 from __future__ import annotations
@@ -65,8 +65,9 @@ def backtest_scenario(fit: LogFit, deployment_file: Path, work_dir: Path) -> Sce
     spec["service"] = service
     deployment = dict(data.get("deployment") or {})
     seen = initial_instances(fit.log)
-    if "replicas" not in deployment:
-        # Start from what production had: the instances serving in the log's first seconds.
+    if "replicas" not in deployment and deployment.get("autoscaler", "azureml") != "none":
+        # Start from what production had: the instances serving in the log's first seconds
+        # (a fixed deployment's count is the file's to give).
         lo, hi = deployment.get("min_replicas", 1), deployment.get("max_replicas", 10)
         if seen > 0 and isinstance(lo, int) and isinstance(hi, int) and lo <= hi:
             deployment["replicas"] = min(max(seen, lo), hi)
