@@ -217,3 +217,25 @@ def test_token_times_are_options(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.stderr
         means.append(load_scenario(out).service.request_time_s.mean_s)
     assert means[1] == pytest.approx(2 * means[0], rel=1e-4)
+
+
+def test_smoothed_azure_trace_offers_every_request(tmp_path: Path) -> None:
+    """--smooth on the real trace: phases whose rate × duration adds up to its 8,819 requests."""
+    out = tmp_path / "llm.yaml"
+    result = runner.invoke(app, ["fit", str(AZURE), "--preset", "azure-llm", "--out", str(out),
+                                 "--smooth"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    scenario = load_scenario(out)
+    assert len(scenario.traffic.pattern) > 3  # a bursty hour is not one rate
+    expected = scenario.traffic.mean_rps(0, scenario.duration_s) * scenario.duration_s
+    assert expected == pytest.approx(8819, rel=1e-4)
+    assert not (tmp_path / "llm.arrivals.csv").exists()  # phases, not a trace
+
+
+def test_columns_are_required_without_a_preset(tmp_path: Path) -> None:
+    """Neither --preset nor --timestamp/--duration: a usage error (exit 2)."""
+    log = tmp_path / "l.csv"
+    log.write_text("t,d\n1,2\n")
+    result = runner.invoke(app, ["fit", str(log), "--out", str(tmp_path / "o.yaml")])
+    assert result.exit_code == 2
+    assert "--timestamp" in result.stderr
