@@ -89,7 +89,10 @@ def run_backtest(
             from planner.scenario import with_overrides
 
             scenario = with_overrides(scenario, {"seeds": list(seed_list)}, warn=False)
-        results = run(scenario, seed_list, keep_requests=True, processes=processes)
+        # Per-request rows only when the log has latencies to compare them with (the
+        # per-minute p95); a long trace's rows would otherwise fill memory for nothing.
+        keep = log.observed_latency
+        results = run(scenario, seed_list, keep_requests=keep, processes=processes)
         had = summarise(results)
         validation = compare_observed(log, results)
         per_minute = per_minute_frame(log, results)
