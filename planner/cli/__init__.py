@@ -4,7 +4,9 @@ from __future__ import annotations
 
 # Importing a command module registers its command(s) on `app`.
 from planner.cli import (  # noqa: F401  (imported for their registration side effect)
+    backtest,
     export,
+    fit,
     loadtest,
     recommend,
     serve,
