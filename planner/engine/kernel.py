@@ -1,0 +1,357 @@
+"""The request-level loop of `planner.model.Model`, compiled with numba (the `fast` extra).
+
+These functions are the Python engine's `_advance`, `_start_rare`, `_reject`, `_expire` and
+`_fill_slots`, statement for statement, on arrays instead of Python containers:
+
+- the completion heap is two arrays (`heap_t`, `heap_r`) ordered by (t_done_s, replica), the
+  order Python's `heapq` gives `(t, replica)` tuples, so completions pop in the same order;
+- the router queue is a ring buffer of arrival times, the free slots a stack of replica ids;
+- the scalars (time integrals, sums, counters, positions in the arrays) live in two small
+  arrays `f` (float64) and `n` (int64) indexed by the constants below;
+- served latencies go to a buffer that Python bins at the same instants as the Python engine
+  (so `sum_latency_s` is the same numpy sum of the same values), records to a (rows, 5) array.
+
+Every floating-point operation is the Python engine's, in the same order (no fastmath), so
+both engines give the same results bit for bit. The loop never allocates: it returns to Python
+with a code when it needs more room, the next arrival chunk, or when a request finishes on a
+draining replica (the replica lifecycle stays in Python); Python acts and calls it again.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["advance", "expire", "fill_slots"]
+
+# f: float64 state
+F_ACC_B = 0  # busy-slot integral = acc_b + n_active × now
+F_ACC_Q = 1  # queue integral = acc_q + queue_len × now
+F_SUM_WAIT = 2  # waits added by the rare paths (504s, records, expiry, ready replicas)
+F_SUM_WAIT_FAST = 3  # waits added by the common path
+F_S504_EXTRA = 4
+F_TA = 5  # the next arrival time (inf: none left in the current chunk)
+F_WAIT = 6  # max_request_wait_s
+F_TIMEOUT = 7  # scoring_timeout_s
+F_WARM = 8  # warmup_s
+F_LIMIT = 9  # service times above it take the rare path (-1: every start, records kept)
+F_OUT_T = 10  # DRAINED: completion time
+N_F = 11
+
+# n: int64 state
+N_HEAP = 0  # requests in service (heap size)
+N_Q_HEAD = 1
+N_Q_LEN = 2
+N_FREE = 3
+N_LAT = 4  # latencies buffered
+N_REC = 5  # records written
+N_SVC_I = 6  # next service time in `svc`
+N_SVC_N = 7  # service times in `svc`
+N_ARR_I = 8  # index of F_TA in `arr`
+N_ARR_N = 9
+N_503 = 10
+N_504 = 11
+N_EXPIRED = 12
+N_NOFREE = 13  # rejected at once (rare path)
+N_QUEUED = 14  # queued (common path)
+N_SEC = 15
+N_KEEP_SLOT = 16  # 1: a 504 keeps its slot until its service ends
+N_RECORDS = 17  # 1: per-request records are kept
+N_OUT_RID = 18  # DRAINED: the draining replica
+N_N = 19
+
+# advance() return codes
+DONE = 0  # every request-level event before t_stop is done
+NEED_ARRIVALS = 1  # the arrival chunk is used up: load the next one (or none)
+NEED_ROOM = 2  # a buffer is full or the service times are used up
+DRAINED = 3  # a request finished on draining replica n[N_OUT_RID] at f[F_OUT_T]
+
+_INF = math.inf
+
+
+@njit(cache=True, inline="always")
+def _less(t1: float, r1: int, t2: float, r2: int) -> bool:
+    return t1 < t2 or (t1 == t2 and r1 < r2)
+
+
+@njit(cache=True)
+def _heap_push(heap_t: np.ndarray, heap_r: np.ndarray, n: np.ndarray, t: float, r: int) -> None:
+    i = n[N_HEAP]
+    n[N_HEAP] = i + 1
+    while i > 0:
+        p = (i - 1) >> 1
+        if _less(t, r, heap_t[p], heap_r[p]):
+            heap_t[i] = heap_t[p]
+            heap_r[i] = heap_r[p]
+            i = p
+        else:
+            break
+    heap_t[i] = t
+    heap_r[i] = r
+
+
+@njit(cache=True)
+def _heap_pop(heap_t: np.ndarray, heap_r: np.ndarray, n: np.ndarray) -> None:
+    """Remove the top (the caller has read it)."""
+    size = n[N_HEAP] - 1
+    n[N_HEAP] = size
+    if size == 0:
+        return
+    t = heap_t[size]
+    r = heap_r[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and _less(heap_t[c + 1], heap_r[c + 1], heap_t[c], heap_r[c]):
+            c += 1
+        if _less(heap_t[c], heap_r[c], t, r):
+            heap_t[i] = heap_t[c]
+            heap_r[i] = heap_r[c]
+            i = c
+        else:
+            break
+    heap_t[i] = t
+    heap_r[i] = r
+
+
+@njit(cache=True)
+def _q_popleft(q: np.ndarray, n: np.ndarray) -> float:
+    h = n[N_Q_HEAD]
+    v: float = q[h]
+    h += 1
+    n[N_Q_HEAD] = 0 if h == q.size else h
+    n[N_Q_LEN] -= 1
+    return v
+
+
+@njit(cache=True)
+def _q_append(q: np.ndarray, n: np.ndarray, v: float) -> None:
+    i = n[N_Q_HEAD] + n[N_Q_LEN]
+    if i >= q.size:
+        i -= q.size
+    q[i] = v
+    n[N_Q_LEN] += 1
+
+
+@njit(cache=True)
+def _record(
+    rec: np.ndarray, n: np.ndarray, ta: float, w: float, lat: float, rid: int, status: int
+) -> None:
+    k = n[N_REC]
+    rec[k, 0] = ta
+    rec[k, 1] = w
+    rec[k, 2] = lat
+    rec[k, 3] = rid
+    rec[k, 4] = status
+    n[N_REC] = k + 1
+
+
+@njit(cache=True)
+def _start_rare(
+    ta: float,
+    t: float,
+    s: float,
+    rid: int,
+    f: np.ndarray,
+    n: np.ndarray,
+    heap_t: np.ndarray,
+    heap_r: np.ndarray,
+    lat_buf: np.ndarray,
+    t504: np.ndarray,
+    rec: np.ndarray,
+) -> None:
+    """Model._start_rare: start service at `t` on `rid`, with 504s and records."""
+    timeout = f[F_TIMEOUT]
+    w = t - ta
+    status = 200
+    lat = w + s
+    occupy = s
+    if s > timeout:
+        status = 504
+        lat = w + timeout
+        if n[N_KEEP_SLOT] == 0:
+            occupy = timeout
+    _heap_push(heap_t, heap_r, n, t + occupy, rid)
+    f[F_ACC_B] -= t
+    if ta >= f[F_WARM]:
+        f[F_SUM_WAIT] += w
+        lat_buf[n[N_LAT]] = lat
+        n[N_LAT] += 1
+        if status == 504:
+            n[N_504] += 1
+            f[F_S504_EXTRA] += occupy - timeout
+            t504[min(int(ta), n[N_SEC] - 1)] += 1
+    if n[N_RECORDS]:
+        _record(rec, n, ta, w, lat, rid, status)
+
+
+@njit(cache=True)
+def _reject(ta: float, n: np.ndarray, f: np.ndarray, t503: np.ndarray, rec: np.ndarray) -> None:
+    """Model._reject: 503 at arrival (no free slot and max_request_wait_s = 0)."""
+    if ta >= f[F_WARM]:
+        n[N_503] += 1
+        n[N_NOFREE] += 1
+        t503[min(int(ta), n[N_SEC] - 1)] += 1
+    if n[N_RECORDS]:
+        _record(rec, n, ta, 0.0, 0.0, -1, 503)
+
+
+@njit(cache=True)
+def expire(
+    now: float, f: np.ndarray, n: np.ndarray, q: np.ndarray, t503: np.ndarray, rec: np.ndarray
+) -> None:
+    """Model._expire: drop queued requests whose wait ran out by `now` (503 at the deadline).
+
+    With records kept, `rec` must have room for the whole queue.
+    """
+    w = f[F_WAIT]
+    warm = f[F_WARM]
+    lim = now - w if now < _INF else _INF
+    while n[N_Q_LEN] > 0 and q[n[N_Q_HEAD]] <= lim:
+        ta = _q_popleft(q, n)
+        f[F_ACC_Q] += ta + w
+        if ta >= warm:
+            n[N_503] += 1
+            n[N_EXPIRED] += 1
+            f[F_SUM_WAIT] += w
+            t503[min(int(ta), n[N_SEC] - 1)] += 1
+        if n[N_RECORDS]:
+            _record(rec, n, ta, w, w, -1, 503)
+
+
+@njit(cache=True)
+def fill_slots(
+    rid: int,
+    now: float,
+    mc: int,
+    f: np.ndarray,
+    n: np.ndarray,
+    heap_t: np.ndarray,
+    heap_r: np.ndarray,
+    q: np.ndarray,
+    free: np.ndarray,
+    lat_buf: np.ndarray,
+    svc: np.ndarray,
+    t503: np.ndarray,
+    t504: np.ndarray,
+    rec: np.ndarray,
+) -> None:
+    """Model._fill_slots: replica `rid` is ready at `now`; its `mc` slots take queued requests.
+
+    The caller makes room first: `mc` service times, heap, free-stack, latency and record room.
+    """
+    for _ in range(mc):
+        expire(now, f, n, q, t503, rec)
+        if n[N_Q_LEN] > 0:
+            f[F_ACC_Q] += now
+            tq = _q_popleft(q, n)
+            s = svc[n[N_SVC_I]]
+            n[N_SVC_I] += 1
+            _start_rare(tq, now, s, rid, f, n, heap_t, heap_r, lat_buf, t504, rec)
+        else:
+            free[n[N_FREE]] = rid
+            n[N_FREE] += 1
+
+
+@njit(cache=True)
+def advance(
+    t_stop: float,
+    f: np.ndarray,
+    n: np.ndarray,
+    heap_t: np.ndarray,
+    heap_r: np.ndarray,
+    q: np.ndarray,
+    free: np.ndarray,
+    draining: np.ndarray,
+    lat_buf: np.ndarray,
+    svc: np.ndarray,
+    arr: np.ndarray,
+    t503: np.ndarray,
+    t504: np.ndarray,
+    rec: np.ndarray,
+) -> int:
+    """Model._advance: arrivals and completions strictly before `t_stop`, until a return code.
+
+    `heap_t` and `free` have room for every slot of the replicas that exist (the caller sees
+    to it when a replica becomes ready), so a start or a freed slot always fits.
+    """
+    wait_s = f[F_WAIT]
+    warm = f[F_WARM]
+    limit = f[F_LIMIT]
+    records = n[N_RECORDS] != 0
+    while True:
+        # Room for one event: a service time, a latency, a queued arrival, its records.
+        if (
+            n[N_SVC_I] >= n[N_SVC_N]
+            or n[N_LAT] >= lat_buf.size
+            or n[N_Q_LEN] >= q.size
+            or (records and n[N_REC] + n[N_Q_LEN] + 2 > rec.shape[0])
+        ):
+            return NEED_ROOM
+        tc = heap_t[0] if n[N_HEAP] > 0 else _INF
+        ta = f[F_TA]
+        if tc <= ta:  # completion first (ties: the slot frees before the arrival)
+            if tc >= t_stop:
+                return DONE
+            rid = heap_r[0]
+            _heap_pop(heap_t, heap_r, n)
+            if draining[rid]:
+                n[N_OUT_RID] = rid
+                f[F_OUT_T] = tc
+                return DRAINED
+            if n[N_Q_LEN] > 0 and q[n[N_Q_HEAD]] <= tc - wait_s:
+                expire(tc, f, n, q, t503, rec)
+            if n[N_Q_LEN] > 0:
+                tq = _q_popleft(q, n)
+                f[F_ACC_Q] += tc
+                w = tc - tq
+                s = svc[n[N_SVC_I]]
+                n[N_SVC_I] += 1
+                if s > limit:
+                    f[F_ACC_B] += tc  # the end; _start_rare subtracts the start
+                    _start_rare(tq, tc, s, rid, f, n, heap_t, heap_r, lat_buf, t504, rec)
+                else:
+                    # end adds tc, start subtracts tc: acc_b unchanged
+                    _heap_push(heap_t, heap_r, n, tc + s, rid)
+                    if tq >= warm:
+                        f[F_SUM_WAIT_FAST] += w
+                        lat_buf[n[N_LAT]] = w + s
+                        n[N_LAT] += 1
+            else:
+                free[n[N_FREE]] = rid
+                n[N_FREE] += 1
+                f[F_ACC_B] += tc
+        else:
+            if ta >= t_stop:
+                return DONE
+            if n[N_FREE] > 0:
+                n[N_FREE] -= 1
+                rid = free[n[N_FREE]]
+                s = svc[n[N_SVC_I]]
+                n[N_SVC_I] += 1
+                if s > limit:
+                    _start_rare(ta, ta, s, rid, f, n, heap_t, heap_r, lat_buf, t504, rec)
+                else:
+                    _heap_push(heap_t, heap_r, n, ta + s, rid)
+                    f[F_ACC_B] -= ta
+                    if ta >= warm:
+                        lat_buf[n[N_LAT]] = s
+                        n[N_LAT] += 1
+            elif wait_s > 0.0:
+                _q_append(q, n, ta)
+                f[F_ACC_Q] -= ta
+                if ta >= warm:
+                    n[N_QUEUED] += 1
+            else:
+                _reject(ta, n, f, t503, rec)
+            i = n[N_ARR_I] + 1
+            n[N_ARR_I] = i
+            if i < n[N_ARR_N]:
+                f[F_TA] = arr[i]
+            else:
+                f[F_TA] = _INF
+                return NEED_ARRIVALS
