@@ -12,9 +12,9 @@ import importlib.util
 from typing import TYPE_CHECKING
 
 from planner.errors import ScenarioError
-from planner.model import Model
 
 if TYPE_CHECKING:
+    from planner.model import Model
     from planner.scenario import Scenario
 
 __all__ = [
@@ -65,4 +65,6 @@ def model_class(engine: str) -> type[Model]:
         from planner.engine.compiled import CompiledModel
 
         return CompiledModel
+    from planner.model import Model
+
     return Model

@@ -67,8 +67,20 @@ class CompiledModel(Model):
     """`Model` with the request-level loop compiled; same results bit for bit, faster."""
 
     __slots__ = (
-        "_arr_a", "_args", "_f", "_flags", "_free_a", "_heap_r", "_heap_t", "_lat_a", "_n",
-        "_q_a", "_rec_a", "_svc_a", "_t503_a", "_t504_a",
+        "_args",
+        "_arr_a",
+        "_f",
+        "_flags",
+        "_free_a",
+        "_heap_r",
+        "_heap_t",
+        "_lat_a",
+        "_n",
+        "_q_a",
+        "_rec_a",
+        "_svc_a",
+        "_t503_a",
+        "_t504_a",
     )  # fmt: skip
 
     # The scalars the kernel updates live in its state arrays; the inherited coarse code
