@@ -221,6 +221,8 @@ class CompiledModel(Model):
                 self._f[k.F_ACC_B] += t
 
     def _expire(self, now: float) -> None:
+        if not self._n[k.N_Q_LEN]:
+            return  # nothing queued: skip the call (most coarse events)
         if self._n[k.N_RECORDS]:
             self._make_room(0)
         k.expire(now, self._f, self._n, self._q_a, self._t503_a, self._rec_a)
