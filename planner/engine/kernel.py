@@ -77,9 +77,9 @@ def _less(t1: float, r1: int, t2: float, r2: int) -> bool:
 
 
 @njit(cache=True)
-def _heap_push(heap_t: np.ndarray, heap_r: np.ndarray, n: np.ndarray, t: float, r: int) -> None:
-    i = n[N_HEAP]
-    n[N_HEAP] = i + 1
+def _push(heap_t: np.ndarray, heap_r: np.ndarray, size: int, t: float, r: int) -> None:
+    """Add (t, r) to the heap of `size` entries (the caller counts it)."""
+    i = size
     while i > 0:
         p = (i - 1) >> 1
         if _less(t, r, heap_t[p], heap_r[p]):
@@ -93,10 +93,9 @@ def _heap_push(heap_t: np.ndarray, heap_r: np.ndarray, n: np.ndarray, t: float, 
 
 
 @njit(cache=True)
-def _heap_pop(heap_t: np.ndarray, heap_r: np.ndarray, n: np.ndarray) -> None:
-    """Remove the top (the caller has read it)."""
-    size = n[N_HEAP] - 1
-    n[N_HEAP] = size
+def _pop(heap_t: np.ndarray, heap_r: np.ndarray, size: int) -> None:
+    """Remove the top of the heap of `size` entries (the caller has read it and counts it)."""
+    size -= 1
     if size == 0:
         return
     t = heap_t[size]
@@ -116,6 +115,12 @@ def _heap_pop(heap_t: np.ndarray, heap_r: np.ndarray, n: np.ndarray) -> None:
             break
     heap_t[i] = t
     heap_r[i] = r
+
+
+@njit(cache=True)
+def _heap_push(heap_t: np.ndarray, heap_r: np.ndarray, n: np.ndarray, t: float, r: int) -> None:
+    _push(heap_t, heap_r, n[N_HEAP], t, r)
+    n[N_HEAP] += 1
 
 
 @njit(cache=True)
@@ -279,79 +284,123 @@ def advance(
     `heap_t` and `free` have room for every slot of the replicas that exist (the caller sees
     to it when a replica becomes ready), so a start or a freed slot always fits.
     """
+    # NOTE: the hot scalars are kept in locals (as Model._advance does); they are stored back
+    # in f and n around each rare-path call, which reads and writes the arrays.
     wait_s = f[F_WAIT]
     warm = f[F_WARM]
     limit = f[F_LIMIT]
     records = n[N_RECORDS] != 0
+    lat_room = lat_buf.size
+    hn = n[N_HEAP]
+    fr = n[N_FREE]
+    si = n[N_SVC_I]
+    sn = n[N_SVC_N]
+    li = n[N_LAT]
+    ai = n[N_ARR_I]
+    an = n[N_ARR_N]
+    n_queued = n[N_QUEUED]
+    ta = f[F_TA]
+    acc_b = f[F_ACC_B]
+    acc_q = f[F_ACC_Q]
+    sum_wait = f[F_SUM_WAIT_FAST]
+    code = DONE
     while True:
         # Room for one event: a service time, a latency, a queued arrival, its records.
         if (
-            n[N_SVC_I] >= n[N_SVC_N]
-            or n[N_LAT] >= lat_buf.size
+            si >= sn
+            or li >= lat_room
             or n[N_Q_LEN] >= q.size
             or (records and n[N_REC] + n[N_Q_LEN] + 2 > rec.shape[0])
         ):
-            return NEED_ROOM
-        tc = heap_t[0] if n[N_HEAP] > 0 else _INF
-        ta = f[F_TA]
+            code = NEED_ROOM
+            break
+        tc = heap_t[0] if hn > 0 else _INF
         if tc <= ta:  # completion first (ties: the slot frees before the arrival)
             if tc >= t_stop:
-                return DONE
+                break
             rid = heap_r[0]
-            _heap_pop(heap_t, heap_r, n)
+            _pop(heap_t, heap_r, hn)
+            hn -= 1
             if draining[rid]:
                 n[N_OUT_RID] = rid
                 f[F_OUT_T] = tc
-                return DRAINED
+                code = DRAINED
+                break
             if n[N_Q_LEN] > 0 and q[n[N_Q_HEAD]] <= tc - wait_s:
+                f[F_ACC_Q] = acc_q
                 expire(tc, f, n, q, t503, rec)
+                acc_q = f[F_ACC_Q]
             if n[N_Q_LEN] > 0:
                 tq = _q_popleft(q, n)
-                f[F_ACC_Q] += tc
+                acc_q += tc
                 w = tc - tq
-                s = svc[n[N_SVC_I]]
-                n[N_SVC_I] += 1
+                s = svc[si]
+                si += 1
                 if s > limit:
-                    f[F_ACC_B] += tc  # the end; _start_rare subtracts the start
+                    f[F_ACC_B] = acc_b + tc  # the end; _start_rare subtracts the start
+                    n[N_HEAP] = hn
+                    n[N_LAT] = li
                     _start_rare(tq, tc, s, rid, f, n, heap_t, heap_r, lat_buf, t504, rec)
+                    acc_b = f[F_ACC_B]
+                    hn = n[N_HEAP]
+                    li = n[N_LAT]
                 else:
                     # end adds tc, start subtracts tc: acc_b unchanged
-                    _heap_push(heap_t, heap_r, n, tc + s, rid)
+                    _push(heap_t, heap_r, hn, tc + s, rid)
+                    hn += 1
                     if tq >= warm:
-                        f[F_SUM_WAIT_FAST] += w
-                        lat_buf[n[N_LAT]] = w + s
-                        n[N_LAT] += 1
+                        sum_wait += w
+                        lat_buf[li] = w + s
+                        li += 1
             else:
-                free[n[N_FREE]] = rid
-                n[N_FREE] += 1
-                f[F_ACC_B] += tc
+                free[fr] = rid
+                fr += 1
+                acc_b += tc
         else:
             if ta >= t_stop:
-                return DONE
-            if n[N_FREE] > 0:
-                n[N_FREE] -= 1
-                rid = free[n[N_FREE]]
-                s = svc[n[N_SVC_I]]
-                n[N_SVC_I] += 1
+                break
+            if fr > 0:
+                fr -= 1
+                rid = free[fr]
+                s = svc[si]
+                si += 1
                 if s > limit:
+                    f[F_ACC_B] = acc_b
+                    n[N_HEAP] = hn
+                    n[N_LAT] = li
                     _start_rare(ta, ta, s, rid, f, n, heap_t, heap_r, lat_buf, t504, rec)
+                    acc_b = f[F_ACC_B]
+                    hn = n[N_HEAP]
+                    li = n[N_LAT]
                 else:
-                    _heap_push(heap_t, heap_r, n, ta + s, rid)
-                    f[F_ACC_B] -= ta
+                    _push(heap_t, heap_r, hn, ta + s, rid)
+                    hn += 1
+                    acc_b -= ta
                     if ta >= warm:
-                        lat_buf[n[N_LAT]] = s
-                        n[N_LAT] += 1
+                        lat_buf[li] = s
+                        li += 1
             elif wait_s > 0.0:
                 _q_append(q, n, ta)
-                f[F_ACC_Q] -= ta
+                acc_q -= ta
                 if ta >= warm:
-                    n[N_QUEUED] += 1
+                    n_queued += 1
             else:
                 _reject(ta, n, f, t503, rec)
-            i = n[N_ARR_I] + 1
-            n[N_ARR_I] = i
-            if i < n[N_ARR_N]:
-                f[F_TA] = arr[i]
+            ai += 1
+            if ai < an:
+                ta = arr[ai]
             else:
-                f[F_TA] = _INF
-                return NEED_ARRIVALS
+                ta = _INF
+                code = NEED_ARRIVALS
+                break
+    n[N_HEAP] = hn
+    n[N_FREE] = fr
+    n[N_SVC_I] = si
+    n[N_LAT] = li
+    n[N_ARR_I] = ai
+    n[N_QUEUED] = n_queued
+    f[F_TA] = ta
+    f[F_ACC_B] = acc_b
+    f[F_ACC_Q] = acc_q
+    f[F_SUM_WAIT_FAST] = sum_wait
+    return code
