@@ -39,7 +39,7 @@ results, bit for bit.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from heapq import heappop, heappush
@@ -539,13 +539,15 @@ class Model:
     def _drain(self, now: float) -> None:
         """Stop sending work to the least busy ready replica (newest on ties); drain it."""
         free = self._free_slots()
-        counts: dict[int, int] = {}
-        for r in free:
-            counts[r] = counts.get(r, 0) + 1
-        rid = max(reversed(self._ready), key=lambda r: counts.get(r, 0))
+        counts = Counter(free)  # free slots per replica; every free slot is on a ready replica
+        # The first replica, newest first, with the most free slots (all busy: the newest).
+        most = max(counts.values(), default=0)
+        rid = next(r for r in reversed(self._ready) if counts.get(r, 0) == most)
         self._ready.remove(rid)
-        self._set_free_slots([r for r in free if r != rid])
-        in_flight = self._mc - counts.get(rid, 0)
+        n_free = counts.get(rid, 0)
+        if n_free:
+            self._set_free_slots([r for r in free if r != rid])
+        in_flight = self._mc - n_free
         if in_flight == 0:
             self._touch_rep(now)
             self._exist -= 1
