@@ -94,23 +94,31 @@ def _push(heap_t: np.ndarray, heap_r: np.ndarray, size: int, t: float, r: int) -
 
 @njit(cache=True)
 def _pop(heap_t: np.ndarray, heap_r: np.ndarray, size: int) -> None:
-    """Remove the top of the heap of `size` entries (the caller has read it and counts it)."""
+    """Remove the top of the heap of `size` entries (the caller has read it and counts it).
+
+    Bottom-up, as Python's heapq does: the smaller child moves up to the leaves, then the last
+    entry goes into the hole and sifts up (about half the comparisons of a top-down sift).
+    """
     size -= 1
     if size == 0:
         return
     t = heap_t[size]
     r = heap_r[size]
     i = 0
-    while True:
-        c = 2 * i + 1
-        if c >= size:
-            break
+    c = 1
+    while c < size:
         if c + 1 < size and _less(heap_t[c + 1], heap_r[c + 1], heap_t[c], heap_r[c]):
             c += 1
-        if _less(heap_t[c], heap_r[c], t, r):
-            heap_t[i] = heap_t[c]
-            heap_r[i] = heap_r[c]
-            i = c
+        heap_t[i] = heap_t[c]
+        heap_r[i] = heap_r[c]
+        i = c
+        c = 2 * i + 1
+    while i > 0:
+        p = (i - 1) >> 1
+        if _less(t, r, heap_t[p], heap_r[p]):
+            heap_t[i] = heap_t[p]
+            heap_r[i] = heap_r[p]
+            i = p
         else:
             break
     heap_t[i] = t
