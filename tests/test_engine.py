@@ -17,7 +17,7 @@ from pandas.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 import planner.engine as engine_mod
-from planner.autoscalers import make_policy
+from planner.autoscalers import Observation, make_policy
 from planner.cli import app
 from planner.distributions import Constant, Lognormal
 from planner.engine import COMPILED_MIN_REQUESTS, choose_engine, model_class
@@ -126,16 +126,15 @@ class Flapping:
 
     interval_s = 1.0
 
-    def decide(self, obs: object) -> int:
-        t_s = getattr(obs, "t_s")  # noqa: B009
-        return 12 if int(t_s // 7) % 2 == 0 else 3
+    def decide(self, obs: Observation) -> int:
+        return 12 if int(obs.t_s // 7) % 2 == 0 else 3
 
 
 @pytest.mark.parametrize("keep", [True, False], ids=["requests", "no-requests"])
 def test_drains_of_busy_replicas_bit_for_bit(keep: bool) -> None:
     sc = stress(wait_s=5.0, mc=4, duration_s=400.0, cold_start_s=2.0)
-    a = Model(sc, 2, policy=Flapping(), keep_requests=keep).run()  # type: ignore[arg-type]
-    b = CompiledModel(sc, 2, policy=Flapping(), keep_requests=keep).run()  # type: ignore[arg-type]
+    a = Model(sc, 2, policy=Flapping(), keep_requests=keep).run()
+    b = CompiledModel(sc, 2, policy=Flapping(), keep_requests=keep).run()
     assert same_output(a, b)
     assert sum(row[5] for row in a.timeline) >= 10  # replicas draining at one-second samples
 
@@ -227,3 +226,10 @@ def test_long_run_buffers_stay_bounded() -> None:
     assert model._lat_a.size <= 1 << 15 and model._q_a.size <= 1024
     assert model._svc_a.size <= 2 * SERVICE_BATCH
     assert int(np.asarray(out.latency_hist).sum()) == out.n_200 + out.n_504
+
+
+def test_cli_help_names_the_engines_and_the_extra() -> None:
+    res = CliRunner().invoke(app, ["simulate", "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0
+    assert "--engine" in res.stdout and "pip install planner[fast]" in res.stdout
+    assert f"{COMPILED_MIN_REQUESTS:,}" in res.stdout

@@ -79,7 +79,7 @@ def simulate(
         Engine,
         typer.Option(
             "--engine",
-            help="python, compiled (numba: pip install planner[fast]; same results, faster) or "
+            help="python, compiled (numba: pip install planner\\[fast]; same results, faster) or "
             "auto: compiled when numba is installed and a replication expects more than "
             f"{COMPILED_MIN_REQUESTS:,} requests.",
         ),
