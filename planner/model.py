@@ -16,7 +16,10 @@ never become SimPy processes: between two coarse events `Model._advance` runs a 
 the request-level events (arrivals from the current numpy chunk, completions from a `heapq` of
 `(t_done_s, replica)`), up to `env.peek()`. Busy and queue time integrals cost nothing per event:
 they are kept as `acc + n × now` (each start subtracts its start time, each end adds its end
-time), so an integral up to `now` is read in O(1) at a coarse event.
+time), so an integral up to `now` is read in O(1) at a coarse event. `planner.engine.CompiledModel`
+is this class with the request-level state in arrays and `_advance` compiled by numba: it
+overrides the request-state methods below ("request state") and nothing of the coarse side,
+and gives the same results bit for bit.
 
 Statistics count requests ARRIVING at t >= warmup_s; time integrals (replica-seconds, requests
 in system) cover [warmup_s, duration_s]. After the last arrival the model keeps running with

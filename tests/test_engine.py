@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 import planner.engine as engine_mod
 from planner.autoscalers import Observation, make_policy
 from planner.cli import app
-from planner.distributions import Constant, Lognormal
+from planner.distributions import Constant, Empirical, Exponential, Gamma, Lognormal
 from planner.engine import COMPILED_MIN_REQUESTS, choose_engine, model_class
 from planner.errors import ScenarioError
 from planner.model import SERVICE_BATCH, Model, ModelOutput
-from planner.scenario import Deployment, Scenario, Service, load_scenario
+from planner.scenario import AUTOSCALERS, Deployment, Scenario, Service, load_scenario
 from planner.simulate import Results, run
 from planner.traffic import Phase, Traffic
 
@@ -233,3 +233,50 @@ def test_cli_help_names_the_engines_and_the_extra() -> None:
     assert res.exit_code == 0
     assert "--engine" in res.stdout and "pip install planner[fast]" in res.stdout
     assert f"{COMPILED_MIN_REQUESTS:,}" in res.stdout
+
+
+def random_scenario(k: int) -> Scenario:
+    """Configuration number k of a seeded random set: every autoscaler, distribution and mode."""
+    r = np.random.default_rng(1000 + k)
+    service = [
+        Constant(value_s=float(r.uniform(0.05, 0.5))),
+        Exponential(mean_s=float(r.uniform(0.05, 0.5))),
+        Gamma(mean_s=float(r.uniform(0.05, 0.5)), shape=float(r.uniform(0.3, 4.0))),
+        Empirical(samples_s=tuple(float(x) for x in r.uniform(0.01, 1.0, 50))),
+    ][k % 4]
+    auto = AUTOSCALERS[(k // 4) % len(AUTOSCALERS)]
+    rps = float(r.uniform(5.0, 60.0))
+    hi = 3 * max(1, int(rps * service.mean_s))
+    return Scenario(
+        name=f"random-{k}",
+        duration_s=float(r.integers(120, 300)),
+        warmup_s=float(r.choice([0.0, 20.0])),
+        traffic=Traffic(
+            arrivals=str(r.choice(["poisson", "uniform"])),
+            pattern=(
+                Phase(duration_s=60.0, rps=rps),
+                Phase(duration_s=30.0, rps=rps, to_rps=4 * rps),
+                Phase(duration_s=60.0, rps=rps / 2),
+            ),
+        ),
+        service=Service(
+            request_time_s=service,
+            max_concurrent=int(r.integers(1, 5)),
+            cold_start_s=Exponential(mean_s=float(r.uniform(1.0, 20.0))),
+        ),
+        deployment=Deployment(
+            autoscaler=auto,
+            replicas=int(r.integers(1, 4)),
+            min_replicas=1,
+            max_replicas=hi,
+            max_request_wait_s=float(r.choice([0.0, 0.2, 3.0])),
+            scoring_timeout_s=float(r.choice([0.3, 5.0])),
+        ),
+    )
+
+
+@pytest.mark.parametrize("k", range(16))
+def test_random_configurations_bit_for_bit(k: int) -> None:
+    sc = random_scenario(k)
+    py, cc = both(sc, [k], keep=k % 2 == 0)
+    assert_same_results(py, cc)
