@@ -16,12 +16,10 @@ import pytest
 from pandas.testing import assert_frame_equal
 from typer.testing import CliRunner
 
-import planner.engine as engine_mod
 from planner.autoscalers import Observation, make_policy
 from planner.cli import app
-from planner.distributions import Constant, Empirical, Exponential, Gamma, Lognormal
-from planner.engine import COMPILED_MIN_REQUESTS, choose_engine, model_class
-from planner.errors import ScenarioError
+from planner.distributions import Constant, Distribution, Empirical, Exponential, Gamma, Lognormal
+from planner.engine import model_class
 from planner.model import SERVICE_BATCH, Model, ModelOutput
 from planner.scenario import AUTOSCALERS, Deployment, Scenario, Service, load_scenario
 from planner.simulate import Results, run
@@ -161,43 +159,6 @@ def test_comparison_catches_a_different_model() -> None:
         assert_same_results(py, run(sc, [0], engine="compiled", keep_requests=True))
 
 
-def test_choose_engine_auto_threshold() -> None:
-    def constant(rps: float, duration_s: float) -> Scenario:
-        return Scenario(
-            name="c",
-            duration_s=duration_s,
-            traffic=Traffic(rps=rps),
-            service=Service(request_time_s=Constant(value_s=0.1)),
-            deployment=Deployment(autoscaler="none", replicas=2),
-        )
-
-    assert choose_engine("auto", constant(100.0, COMPILED_MIN_REQUESTS / 100.0)) == "python"
-    assert choose_engine("auto", constant(100.0, COMPILED_MIN_REQUESTS / 100.0 + 1)) == "compiled"
-    assert choose_engine("python", constant(500.0, 86_400.0)) == "python"
-    assert model_class("compiled") is CompiledModel and model_class("python") is Model
-    with pytest.raises(ScenarioError, match="engine must be one of"):
-        choose_engine("fast", constant(1.0, 10.0))
-
-
-def test_compiled_without_numba_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine_mod, "numba_available", lambda: False)
-    sc = load_scenario(SCENARIOS[0])
-    long_day = Scenario(
-        name="day",
-        duration_s=86_400.0,
-        traffic=Traffic(rps=500.0),
-        service=sc.service,
-        deployment=sc.deployment,
-    )
-    assert choose_engine("auto", long_day) == "python"  # auto falls back quietly
-    with pytest.raises(ScenarioError, match=r"pip install planner\[fast\]"):
-        choose_engine("compiled", sc)
-    res = CliRunner().invoke(app, ["simulate", str(SCENARIOS[0]), "--engine", "compiled"])
-    assert res.exit_code == 2
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "pip install planner[fast]" in lines[0]
-
-
 def test_cli_engines_print_the_same_json() -> None:
     path = next(p for p in SCENARIOS if p.stem == "spike")
     outs = [
@@ -208,6 +169,10 @@ def test_cli_engines_print_the_same_json() -> None:
     ]
     assert [o.exit_code for o in outs] == [0, 0]
     assert outs[0].stdout == outs[1].stdout
+
+
+def test_model_class_of_the_compiled_engine() -> None:
+    assert model_class("compiled") is CompiledModel and model_class("python") is Model
 
 
 def test_long_run_buffers_stay_bounded() -> None:
@@ -228,22 +193,16 @@ def test_long_run_buffers_stay_bounded() -> None:
     assert int(np.asarray(out.latency_hist).sum()) == out.n_200 + out.n_504
 
 
-def test_cli_help_names_the_engines_and_the_extra() -> None:
-    res = CliRunner().invoke(app, ["simulate", "--help"], env={"COLUMNS": "200"})
-    assert res.exit_code == 0
-    assert "--engine" in res.stdout and "pip install planner[fast]" in res.stdout
-    assert f"{COMPILED_MIN_REQUESTS:,}" in res.stdout
-
-
 def random_scenario(k: int) -> Scenario:
     """Configuration number k of a seeded random set: every autoscaler, distribution and mode."""
     r = np.random.default_rng(1000 + k)
-    service = [
+    services: list[Distribution] = [
         Constant(value_s=float(r.uniform(0.05, 0.5))),
         Exponential(mean_s=float(r.uniform(0.05, 0.5))),
         Gamma(mean_s=float(r.uniform(0.05, 0.5)), shape=float(r.uniform(0.3, 4.0))),
         Empirical(samples_s=tuple(float(x) for x in r.uniform(0.01, 1.0, 50))),
-    ][k % 4]
+    ]
+    service = services[k % 4]
     auto = AUTOSCALERS[(k // 4) % len(AUTOSCALERS)]
     rps = float(r.uniform(5.0, 60.0))
     hi = 3 * max(1, int(rps * service.mean_s))
