@@ -16,7 +16,10 @@ never become SimPy processes: between two coarse events `Model._advance` runs a 
 the request-level events (arrivals from the current numpy chunk, completions from a `heapq` of
 `(t_done_s, replica)`), up to `env.peek()`. Busy and queue time integrals cost nothing per event:
 they are kept as `acc + n × now` (each start subtracts its start time, each end adds its end
-time), so an integral up to `now` is read in O(1) at a coarse event.
+time), so an integral up to `now` is read in O(1) at a coarse event. `planner.engine.CompiledModel`
+is this class with the request-level state in arrays and `_advance` compiled by numba: it
+overrides the request-state methods below ("request state") and nothing of the coarse side,
+and gives the same results bit for bit.
 
 Statistics count requests ARRIVING at t >= warmup_s; time integrals (replica-seconds, requests
 in system) cover [warmup_s, duration_s]. After the last arrival the model keeps running with
@@ -39,7 +42,7 @@ results, bit for bit.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from heapq import heappop, heappush
@@ -73,12 +76,12 @@ ARRIVAL_LIST = 8192  # arrival times converted to a Python list at a time
 _INF = math.inf
 
 
-def _stream(
+def _batches(
     sample: Callable[[np.random.Generator, int], np.ndarray], rng: Any, n: int
-) -> Iterator[list[float]]:
-    """Endless batches of samples as Python lists (floats are cheaper than numpy scalars)."""
+) -> Iterator[np.ndarray]:
+    """Endless numpy batches of `n` samples, drawn in order from `rng`."""
     while True:
-        yield sample(rng, n).tolist()
+        yield sample(rng, n)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +118,7 @@ class Model:
         "_acc_q",
         "_area_bd",
         "_area_rep",
+        "_arr_chunks",
         "_arr_it",
         "_arrivals_s",
         "_cold",
@@ -155,6 +159,7 @@ class Model:
         "_sum_wait",
         "_sum_wait_fast",
         "_svc",
+        "_svc_batches",
         "_t503",
         "_t504",
         "_t_bd",
@@ -181,14 +186,14 @@ class Model:
         rng_arr, rng_svc, rng_cold = (
             np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
         )
-        self._arr_it = self._arrival_lists(
-            iter(scenario.traffic.arrival_times(scenario.duration_s, rng_arr))
-        )
-        self._svc = chain.from_iterable(
-            _stream(svc.request_time_s.sample, rng_svc, SERVICE_BATCH)
-        ).__next__
+        # NOTE: the numpy chunks and batches are the engine-neutral streams (a compiled engine
+        # reads them as arrays); this engine reads them through Python lists.
+        self._arr_chunks = iter(scenario.traffic.arrival_times(scenario.duration_s, rng_arr))
+        self._arr_it = self._arrival_lists(self._arr_chunks)
+        self._svc_batches = _batches(svc.request_time_s.sample, rng_svc, SERVICE_BATCH)
+        self._svc = chain.from_iterable(b.tolist() for b in self._svc_batches).__next__
         self._cold = chain.from_iterable(
-            _stream(svc.cold_start_s.sample, rng_cold, COLD_START_BATCH)
+            b.tolist() for b in _batches(svc.cold_start_s.sample, rng_cold, COLD_START_BATCH)
         ).__next__
         self._policy = policy
         self._mc = svc.max_concurrent
@@ -237,7 +242,7 @@ class Model:
         for _ in range(dep.replicas):
             rid = self._new_replica(0.0)
             self._ready.append(rid)
-            self._free.extend([rid] * self._mc)
+            self._add_free(rid, self._mc)
 
     # ------------------------------------------------------------------ run
 
@@ -268,11 +273,15 @@ class Model:
         is converted ARRIVAL_LIST points at a time: memory stays bounded and small.
         """
         for arr in chunks:
-            secs = np.minimum(arr.astype(np.int64), self._n_sec - 1)
-            self._arrivals_s += np.bincount(secs, minlength=self._n_sec)
-            self._n_arr += arr.size - int(np.searchsorted(arr, self._warm, side="left"))
+            self._count_arrivals(arr)
             for j in range(0, arr.size, ARRIVAL_LIST):
                 yield arr[j : j + ARRIVAL_LIST].tolist()
+
+    def _count_arrivals(self, arr: np.ndarray) -> None:
+        """Add a chunk of arrival times to the per-second counts and the counted arrivals."""
+        secs = np.minimum(arr.astype(np.int64), self._n_sec - 1)
+        self._arrivals_s += np.bincount(secs, minlength=self._n_sec)
+        self._n_arr += arr.size - int(np.searchsorted(arr, self._warm, side="left"))
 
     def _load_chunk(self) -> None:
         """Take the next list of arrival times (or none: next arrival at infinity)."""
@@ -440,10 +449,54 @@ class Model:
             return
         lat = np.array(self._lat_buf)
         self._lat_buf.clear()
+        self._bin_latencies(lat)
+
+    def _bin_latencies(self, lat: np.ndarray) -> None:
+        """Add a (non-empty) array of served latencies to the sum, min, max and histogram."""
         self._sum_lat += float(lat.sum())
         self._lat_min = min(self._lat_min, float(lat.min()))
         self._lat_max = max(self._lat_max, float(lat.max()))
         self._lat_hist += latency_bin_counts(lat)
+
+    # ------------------------------------------------------------------ request state
+
+    # NOTE: the coarse processes below touch the request-level state (queue, slots, heap,
+    # latency buffer) only through these methods, so a compiled engine that keeps that state
+    # in arrays (planner.engine) overrides them and inherits the replica lifecycle unchanged.
+
+    def _add_free(self, rid: int, n: int) -> None:
+        """`n` free slots on replica `rid` (a replica ready at t = 0)."""
+        self._free.extend([rid] * n)
+
+    def _fill_slots(self, rid: int, now: float) -> None:
+        """Replica `rid` became ready at `now`: its slots take queued requests, else are free."""
+        for _ in range(self._mc):
+            self._expire(now)
+            if self._q:
+                self._acc_q += now
+                self._start_rare(self._q.popleft(), now, self._svc(), rid)
+            else:
+                self._free.append(rid)
+
+    def _free_slots(self) -> list[int]:
+        """The free slots (one replica id each), bottom of the stack first."""
+        return self._free
+
+    def _set_free_slots(self, slots: list[int]) -> None:
+        """Replace the free-slot stack (a drain takes a replica's slots out)."""
+        self._free[:] = slots
+
+    def _n_in_service(self) -> int:
+        """Requests holding a slot (ready and draining replicas)."""
+        return len(self._heap) - 1
+
+    def _queue_len(self) -> int:
+        """Requests in the router queue (expired heads not yet dropped included)."""
+        return len(self._q)
+
+    def _n_lat_buffered(self) -> int:
+        """Latencies waiting to be binned."""
+        return len(self._lat_buf)
 
     # ------------------------------------------------------------------ replicas
 
@@ -462,13 +515,7 @@ class Model:
         now = self._env.now
         self._starting.remove(rid)
         self._ready.append(rid)
-        for _ in range(self._mc):
-            self._expire(now)
-            if self._q:
-                self._acc_q += now
-                self._start_rare(self._q.popleft(), now, self._svc(), rid)
-            else:
-                self._free.append(rid)
+        self._fill_slots(rid, now)
 
     def _scale_to(self, desired: int, now: float) -> None:
         """Request, cancel or drain replicas so that ready + starting == desired."""
@@ -494,13 +541,16 @@ class Model:
 
     def _drain(self, now: float) -> None:
         """Stop sending work to the least busy ready replica (newest on ties); drain it."""
-        counts: dict[int, int] = {}
-        for r in self._free:
-            counts[r] = counts.get(r, 0) + 1
-        rid = max(reversed(self._ready), key=lambda r: counts.get(r, 0))
+        free = self._free_slots()
+        counts = Counter(free)  # free slots per replica; every free slot is on a ready replica
+        # The first replica, newest first, with the most free slots (all busy: the newest).
+        most = max(counts.values(), default=0)
+        rid = next(r for r in reversed(self._ready) if counts.get(r, 0) == most)
         self._ready.remove(rid)
-        self._free[:] = [r for r in self._free if r != rid]
-        in_flight = self._mc - counts.get(rid, 0)
+        n_free = counts.get(rid, 0)
+        if n_free:
+            self._set_free_slots([r for r in free if r != rid])
+        in_flight = self._mc - n_free
         if in_flight == 0:
             self._touch_rep(now)
             self._exist -= 1
@@ -514,8 +564,8 @@ class Model:
     def _areas(self, now: float) -> tuple[float, float]:
         """(busy-slot integral, queue integral) from 0 to `now`, after dropping expired heads."""
         self._expire(now)
-        n_active = len(self._heap) - 1
-        return self._acc_b + n_active * now, self._acc_q + len(self._q) * now
+        n_active = self._n_in_service()
+        return self._acc_b + n_active * now, self._acc_q + self._queue_len() * now
 
     def observe(self, now: float) -> Observation:
         """The autoscaler's view at `now` (busy counts ready replicas only, not draining ones)."""
@@ -529,8 +579,8 @@ class Model:
             t_s=now,
             ready=len(self._ready),
             starting=len(self._starting),
-            busy=len(self._heap) - 1 - self._nbd,
-            queued=len(self._q),
+            busy=self._n_in_service() - self._nbd,
+            queued=self._queue_len(),
             busy_avg=(area_b - b0) / dt if dt > 0 else 0.0,
             queued_avg=(area_q - q0) / dt if dt > 0 else 0.0,
             spec_replicas=self._desired,
@@ -550,7 +600,7 @@ class Model:
         """One state snapshot per whole second in [0, duration_s); counts are filled at the end."""
         env = self._env
         for k in range(self._n_sec):
-            if len(self._lat_buf) >= _LAT_FLUSH:
+            if self._n_lat_buffered() >= _LAT_FLUSH:
                 self._flush_latencies()
             self._expire(float(k))
             self._timeline.append(
@@ -560,8 +610,8 @@ class Model:
                     len(self._starting),
                     len(self._draining),
                     self._desired,
-                    len(self._q),
-                    len(self._heap) - 1 - self._nbd,
+                    self._queue_len(),
+                    self._n_in_service() - self._nbd,
                 )
             )
             yield env.timeout(1.0)

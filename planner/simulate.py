@@ -66,9 +66,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from planner.engine import choose_engine, model_class
 from planner.errors import ScenarioError
 from planner.latency import LATENCY_BIN_EDGES_S, hist_percentile
-from planner.model import TIMED_OUT_KEEPS_SLOT, Model
+from planner.model import TIMED_OUT_KEEPS_SLOT
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
@@ -128,17 +129,21 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
 
 
-def run_rep(scenario: Scenario, seed: int, *, keep_requests: bool = False) -> RepResult:
+def run_rep(
+    scenario: Scenario, seed: int, *, keep_requests: bool = False, engine: str = "auto"
+) -> RepResult:
     """Simulate one replication of `scenario` with random streams from `seed`.
 
-    Memory does not grow with the number of requests unless `keep_requests`.
+    Memory does not grow with the number of requests unless `keep_requests`. `engine` is
+    "python", "compiled" (numba; same results bit for bit) or "auto" (planner.engine).
     """
+    model = model_class(choose_engine(engine, scenario))
     policy = None
     if scenario.deployment.autoscaler != "none":
         from planner.autoscalers import make_policy
 
         policy = make_policy(scenario.deployment, scenario.service.max_concurrent)
-    out = Model(scenario, seed, policy=policy, keep_requests=keep_requests).run()
+    out = model(scenario, seed, policy=policy, keep_requests=keep_requests).run()
     n = out.n_requests
     n_served = out.n_200 + out.n_504
     if keep_requests and out.requests is not None:
@@ -180,10 +185,10 @@ def run_rep(scenario: Scenario, seed: int, *, keep_requests: bool = False) -> Re
     )
 
 
-def _run_rep_task(args: tuple[Scenario, int, bool]) -> RepResult:
+def _run_rep_task(args: tuple[Scenario, int, bool, str]) -> RepResult:
     """Top-level (picklable, spawn-safe) wrapper for the process pool."""
-    scenario, seed, keep = args
-    return run_rep(scenario, seed, keep_requests=keep)
+    scenario, seed, keep, engine = args
+    return run_rep(scenario, seed, keep_requests=keep, engine=engine)
 
 
 def _frame(rows: list[tuple[Any, ...]], columns: tuple[str, ...], seed: int) -> pd.DataFrame:
@@ -231,6 +236,7 @@ def run(
     keep_requests: bool = False,
     processes: int | None = 1,
     progress: bool | ProgressCallback = False,
+    engine: str = "auto",
 ) -> Results:
     """Run one replication per seed (default: scenario.seeds) and assemble Results.
 
@@ -241,13 +247,16 @@ def run(
         processes: worker processes; 1 runs in this process, None uses every CPU.
         progress: True shows a rich progress bar over replications when stderr is a TTY;
             a callable is called as `progress(done, total)` after each replication.
+        engine: "python", "compiled" or "auto" (compiled above
+            planner.engine.COMPILED_MIN_REQUESTS expected requests when numba is installed).
 
     Raises:
-        ScenarioError: no seeds.
+        ScenarioError: no seeds, an unknown engine, or "compiled" without numba.
     """
     seed_list = [int(s) for s in (scenario.seeds if seeds is None else seeds)]
     if not seed_list:
         raise ScenarioError("seeds must name at least one replication: []")
+    engine = choose_engine(engine, scenario)
     total = len(seed_list)
     workers = (os.cpu_count() or 1) if processes is None else max(1, processes)
     callback, close = _progress_callback(progress, total)
@@ -255,12 +264,12 @@ def run(
     try:
         if workers == 1 or total <= 1:
             for s in seed_list:
-                reps.append(run_rep(scenario, s, keep_requests=keep_requests))
+                reps.append(run_rep(scenario, s, keep_requests=keep_requests, engine=engine))
                 if callback:
                     callback(len(reps), total)
         else:
             with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
-                tasks = [(scenario, s, keep_requests) for s in seed_list]
+                tasks = [(scenario, s, keep_requests, engine) for s in seed_list]
                 for rep in pool.map(_run_rep_task, tasks):
                     reps.append(rep)
                     if callback:

@@ -1,4 +1,8 @@
-"""The model step by step: deterministic traces (evenly spaced arrivals, constant service)."""
+"""The model step by step: deterministic traces (evenly spaced arrivals, constant service).
+
+Every test runs on both engines: the Python `Model` and the compiled `CompiledModel` (skipped
+without numba), so each engine meets the exact numbers on its own.
+"""
 
 from __future__ import annotations
 
@@ -54,8 +58,19 @@ class Scripted:
         return self.plan.get(obs.t_s, obs.ready + obs.starting)
 
 
-def run_model(sc: Scenario, **kw: object) -> ModelOutput:
-    return Model(sc, 0, **kw).run()  # type: ignore[arg-type]
+@pytest.fixture(params=["python", "compiled"])
+def model_cls(request: pytest.FixtureRequest) -> type[Model]:
+    """The engine under test: Model, or CompiledModel when numba is installed."""
+    if request.param == "python":
+        return Model
+    pytest.importorskip("numba")
+    from planner.engine.compiled import CompiledModel
+
+    return CompiledModel
+
+
+def run_model(sc: Scenario, model_cls: type[Model], **kw: object) -> ModelOutput:
+    return model_cls(sc, 0, **kw).run()  # type: ignore[arg-type]
 
 
 def timeline_at(out: ModelOutput, t_s: float) -> tuple[int, ...]:
@@ -64,9 +79,11 @@ def timeline_at(out: ModelOutput, t_s: float) -> tuple[int, ...]:
     return tuple(row[3:9])
 
 
-def test_light_load_exact_numbers() -> None:
+def test_light_load_exact_numbers(model_cls: type[Model]) -> None:
     """1 rps, 0.5 s service, one replica: no waits; latency, occupancy and cost are exact."""
-    out = run_model(det_scenario(rps=1.0, service_s=0.5, replicas=1, duration_s=100, warmup_s=10))
+    out = run_model(
+        det_scenario(rps=1.0, service_s=0.5, replicas=1, duration_s=100, warmup_s=10), model_cls
+    )
     assert out.n_requests == 90 == out.n_200
     assert out.n_503 == out.n_504 == out.n_no_free == 0
     assert out.sum_wait_s == 0
@@ -81,12 +98,12 @@ def test_light_load_exact_numbers() -> None:
 
 
 @pytest.mark.parametrize(("keep_slot", "n_503"), [(True, 10), (False, 0)])
-def test_timed_out_request_keeps_slot(keep_slot: bool, n_503: int) -> None:
+def test_timed_out_request_keeps_slot(keep_slot: bool, n_503: int, model_cls: type[Model]) -> None:
     """504 after scoring_timeout_s; with the ASSUMPTION the slot stays busy until service ends."""
     sc = det_scenario(
         rps=1.0, service_s=1.5, replicas=1, scoring_timeout_s=1.0, max_request_wait_s=0.0
     )
-    out = run_model(sc, timed_out_keeps_slot=keep_slot, keep_requests=True)
+    out = run_model(sc, model_cls, timed_out_keeps_slot=keep_slot, keep_requests=True)
     # busy until t + 1.5 → every other request finds the slot taken; freed at t + 1 → none do
     assert out.n_503 == n_503
     assert out.n_504 == 20 - n_503
@@ -96,11 +113,11 @@ def test_timed_out_request_keeps_slot(keep_slot: bool, n_503: int) -> None:
     assert statuses[:4] == ([504, 503, 504, 503] if keep_slot else [504] * 4)
 
 
-def test_queue_patience_trace() -> None:
+def test_queue_patience_trace(model_cls: type[Model]) -> None:
     """2 rps into one 1 s replica with 0.6 s patience: from the 2nd second, one 503 and one
     request served after a 0.5 s wait per second; 503s answered after exactly 0.6 s."""
     sc = det_scenario(rps=2.0, service_s=1.0, replicas=1, max_request_wait_s=0.6, duration_s=200.0)
-    out = run_model(sc, keep_requests=True)
+    out = run_model(sc, model_cls, keep_requests=True)
     assert out.requests is not None
     rows = sorted(out.requests)
     assert rows[0] == (0.25, 0.0, 1.0, 0, 200)
@@ -118,10 +135,10 @@ def test_queue_patience_trace() -> None:
     assert out.area_in_system / out.window_s == pytest.approx(2.0 * sojourn, rel=0.005)
 
 
-def test_observation_time_averages() -> None:
+def test_observation_time_averages(model_cls: type[Model]) -> None:
     """The control loop sees ready, starting, busy and exact time averages since the last step."""
     policy = Scripted({})
-    run_model(det_scenario(rps=1.0, service_s=0.25, replicas=2), policy=policy)
+    run_model(det_scenario(rps=1.0, service_s=0.25, replicas=2), model_cls, policy=policy)
     assert [o.t_s for o in policy.seen] == [float(k) for k in range(1, 20)]
     for o in policy.seen:
         assert (o.ready, o.starting, o.busy, o.queued) == (2, 0, 0, 0)
@@ -129,10 +146,10 @@ def test_observation_time_averages() -> None:
         assert o.queued_avg == 0.0
 
 
-def test_scale_up_then_cancel_newest_starting() -> None:
+def test_scale_up_then_cancel_newest_starting(model_cls: type[Model]) -> None:
     """1 → 3 replicas at t=1, back to 2 at t=2: the newest starting one is cancelled."""
     policy = Scripted({1.0: 3, 2.0: 2})
-    out = run_model(det_scenario(rps=0.5, service_s=0.5, replicas=1), policy=policy)
+    out = run_model(det_scenario(rps=0.5, service_s=0.5, replicas=1), model_cls, policy=policy)
     assert timeline_at(out, 1.0)[:2] == (1, 0)
     assert timeline_at(out, 2.0)[:2] == (1, 2)
     assert timeline_at(out, 3.0)[:2] == (1, 1)
@@ -142,11 +159,11 @@ def test_scale_up_then_cancel_newest_starting() -> None:
     assert out.area_replicas == pytest.approx(40.0)
 
 
-def test_scale_down_drains_in_flight_work() -> None:
+def test_scale_down_drains_in_flight_work(model_cls: type[Model]) -> None:
     """Scale-down of a busy replica: it takes no new work, finishes its request, then leaves."""
     policy = Scripted({6.0: 1})
     sc = det_scenario(rps=0.5, service_s=3.0, replicas=2, max_request_wait_s=100.0)
-    out = run_model(sc, policy=policy, keep_requests=True)
+    out = run_model(sc, model_cls, policy=policy, keep_requests=True)
     assert timeline_at(out, 7.0)[:3] == (1, 0, 1)  # ready, starting, draining
     assert timeline_at(out, 9.0)[:3] == (1, 0, 0)
     assert out.requests is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -11,12 +12,21 @@ import typer
 
 from planner.cli._app import app, handles_errors, stdout_is_terminal
 from planner.cli._common import TableOrJson, choose_seeds, json_safe, with_warnings
+from planner.engine import COMPILED_MIN_REQUESTS
 from planner.errors import PlannerError
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
 
 T = TypeVar("T")
+
+
+class Engine(StrEnum):
+    """Which simulation engine runs the replications (planner.engine)."""
+
+    auto = "auto"
+    python = "python"
+    compiled = "compiled"
 
 
 @app.command()
@@ -65,6 +75,15 @@ def simulate(
     no_progress: Annotated[
         bool, typer.Option("--no-progress", help="No progress bar (it goes to stderr).")
     ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="python, compiled (numba: pip install planner\\[fast]; same results, faster) or "
+            "auto: compiled when numba is installed and a replication expects more than "
+            f"{COMPILED_MIN_REQUESTS:,} requests.",
+        ),
+    ] = Engine.auto,
 ) -> None:
     """Simulate a scenario: 503/504 rates, latency, replicas over time and cost, with 95 % CIs."""
     if seeds is not None and seed is not None:
@@ -96,6 +115,7 @@ def simulate(
             keep_requests=requests,
             processes=workers,
             progress=show_progress,
+            engine=engine.value,
         )
     )
     summary = summarise(results, scenario.slo)
