@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from planner.scenario_params import HpaParams, HpaScalingPolicy
 
 if TYPE_CHECKING:
     from planner.autoscalers.base import Observation
@@ -35,83 +36,6 @@ __all__ = ["HpaParams", "HpaPolicy", "HpaScalingPolicy", "replica_count"]
 
 _SELECT = ("Max", "Min", "Disabled")
 _EPS = 1e-9  # seconds: samples this close to a window edge count as outside
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HpaScalingPolicy:
-    """One `behavior.scaleUp/scaleDown.policies[]` entry: change `value` per `period_s`."""
-
-    kind: str = field(metadata={"choices": ("Pods", "Percent"), "doc": "policy type"})
-    value: int = field(metadata={"gt": 0, "doc": "pods, or percent of the period-start count"})
-    period_s: float = field(metadata={"gt": 0, "le": 1800, "doc": "periodSeconds [K8S-DOC]"})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HpaParams:
-    """Kubernetes HPA v2 controller flags and `behavior` (reference §2)."""
-
-    sync_period_s: float = field(
-        default=15.0,
-        metadata={"gt": 0, "doc": "--horizontal-pod-autoscaler-sync-period [K8S-DEF]"},
-    )
-    tolerance: float = field(
-        default=0.1,
-        metadata={"ge": 0, "lt": 1, "doc": "--horizontal-pod-autoscaler-tolerance [K8S-DEF]"},
-    )
-    metric: str = field(
-        default="cpu",
-        metadata={
-            "choices": ("cpu", "concurrency"),
-            "doc": "cpu: Resource averageUtilization of ready pods (no queue); concurrency: "
-            "Pods AverageValue of (busy + queued) per ready pod. See the module docstring.",
-        },
-    )
-    scale_up_stabilization_s: float = field(
-        default=0.0,
-        metadata={"ge": 0, "le": 3600, "doc": "behavior.scaleUp.stabilizationWindowSeconds"},
-    )
-    scale_down_stabilization_s: float = field(
-        default=300.0,
-        metadata={
-            "ge": 0,
-            "le": 3600,
-            "doc": "behavior.scaleDown.stabilizationWindowSeconds (= the 5 min flag); "
-            "deployment.scale_down_delay_s does not apply to HPA",
-        },
-    )
-    scale_up_policies: tuple[HpaScalingPolicy, ...] = field(
-        default=(
-            HpaScalingPolicy(kind="Pods", value=4, period_s=15.0),
-            HpaScalingPolicy(kind="Percent", value=100, period_s=15.0),
-        ),
-        metadata={"doc": "behavior.scaleUp.policies [K8S-DEF]"},
-    )
-    scale_down_policies: tuple[HpaScalingPolicy, ...] = field(
-        default=(HpaScalingPolicy(kind="Percent", value=100, period_s=15.0),),
-        metadata={"doc": "behavior.scaleDown.policies [K8S-DEF]"},
-    )
-    scale_up_select_policy: str = field(
-        default="Max", metadata={"choices": _SELECT, "doc": "behavior.scaleUp.selectPolicy"}
-    )
-    scale_down_select_policy: str = field(
-        default="Max", metadata={"choices": _SELECT, "doc": "behavior.scaleDown.selectPolicy"}
-    )
-    legacy: bool = field(
-        default=False,
-        metadata={
-            "doc": "True: spec.behavior omitted (normalizeDesiredReplicas): max over a "
-            "scale_down_stabilization_s window, scale-up limit max(2 × current, 4).",
-        },
-    )
-    metric_delay_s: float = field(
-        default=0.0,
-        metadata={
-            "ge": 0,
-            "doc": "ASSUMPTION: metrics pipeline lag (kubelet + metrics-server; ~27.5 s average "
-            "in kubernetes#110317). The policy uses the newest observation at least this old; "
-            "pods that became ready since have no sample (missing pods).",
-        },
-    )
 
 
 def replica_count(

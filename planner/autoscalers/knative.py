@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from planner.scenario_params import KnativeParams
 
 if TYPE_CHECKING:
     from planner.autoscalers.base import Observation
@@ -38,59 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["KnativeParams", "KnativePolicy"]
 
 _EPS = 1e-9  # seconds: samples this close to a window edge count as outside
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KnativeParams:
-    """Knative KPA `config-autoscaler` keys (reference §3)."""
-
-    tick_s: float = field(
-        default=2.0, metadata={"gt": 0, "doc": "decider tick (multiscaler.go tickInterval)"}
-    )
-    stable_window_s: float = field(
-        default=60.0, metadata={"ge": 6, "le": 3600, "doc": "stable-window"}
-    )
-    panic_window_percentage: float = field(
-        default=10.0,
-        metadata={"ge": 1, "le": 100, "doc": "panic-window-percentage of the stable window"},
-    )
-    panic_threshold_percentage: float = field(
-        default=200.0,
-        metadata={
-            "ge": 110,
-            "le": 1000,
-            "doc": "panic-threshold-percentage: panic when dppc / ready >= this / 100",
-        },
-    )
-    max_scale_up_rate: float = field(default=1000.0, metadata={"gt": 1, "doc": "max-scale-up-rate"})
-    max_scale_down_rate: float = field(
-        default=2.0, metadata={"gt": 1, "doc": "max-scale-down-rate"}
-    )
-    scale_down_delay_s: float = field(
-        default=0.0,
-        metadata={
-            "ge": 0,
-            "le": 3600,
-            "doc": "Knative's scale-down-delay (not deployment.scale_down_delay_s, which is "
-            "azureml's)",
-        },
-    )
-    scale_to_zero_grace_period_s: float = field(
-        default=30.0,
-        metadata={"gt": 0, "doc": "scale-to-zero-grace-period; used only with min_replicas 0"},
-    )
-    start_in_panic: bool = field(
-        default=True,
-        metadata={
-            "doc": "A new KPA starts in panic with maxPanicPods = ready pods when more than 1 "
-            "(autoscaler.go New), so it does not scale down before it has data.",
-        },
-    )
-
-    @property
-    def panic_window_s(self) -> float:
-        """Panic window: stable window × percentage / 100, at least one 1 s bucket."""
-        return max(1.0, self.stable_window_s * self.panic_window_percentage / 100.0)
 
 
 class KnativePolicy:
