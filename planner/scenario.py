@@ -49,6 +49,7 @@ from planner.scenario_base import (
     MAX_SECONDS,
     MAX_SEED_VALUE,
     MAX_SEEDS,
+    MAX_TIMEOUT_S,
     MIN_INTERVAL_S,
     MIN_TARGET_UTILIZATION,
     Integer,
@@ -95,7 +96,7 @@ class Service:
         doc="seconds one request takes: a number (constant) or a distribution"
     )
     max_concurrent: Integer = spec_field(
-        1, doc="requests one replica serves at once", ge=1, le=MAX_CONCURRENT
+        default=1, doc="requests one replica serves at once", ge=1, le=MAX_CONCURRENT
     )
     cold_start_s: DistributionIn = spec_field(
         default_factory=lambda: Constant(value_s=30.0),
@@ -108,34 +109,43 @@ class Deployment:
     """Replica bounds, the autoscaler and the router's request settings (Azure ML names, in seconds)."""  # noqa: E501
 
     autoscaler: Literal["azureml", "hpa", "knative", "none"] = spec_field(
-        "azureml", doc="azureml | hpa | knative | none (a fixed pool of `replicas`)"
+        default="azureml", doc="azureml | hpa | knative | none (a fixed pool of `replicas`)"
     )
     replicas: Integer = spec_field(
-        1,
+        default=1,
         doc="fixed count (autoscaler none) and initial count otherwise; default min_replicas",
         ge=0,
         le=MAX_REPLICAS,
     )
-    min_replicas: Integer = spec_field(1, doc="autoscale_min_replicas", ge=0, le=MAX_REPLICAS)
-    max_replicas: Integer = spec_field(10, doc="autoscale_max_replicas", ge=1, le=MAX_REPLICAS)
+    min_replicas: Integer = spec_field(
+        default=1, doc="autoscale_min_replicas", ge=0, le=MAX_REPLICAS
+    )
+    max_replicas: Integer = spec_field(
+        default=10, doc="autoscale_max_replicas", ge=1, le=MAX_REPLICAS
+    )
     target_utilization: Number = spec_field(
-        0.7,
+        default=0.7,
         doc="autoscale_target_utilization, a fraction (0.7 = 70 %)",
         ge=MIN_TARGET_UTILIZATION,
         le=1,
     )
-    refresh_s: Number = spec_field(1.0, doc="autoscale_refresh_seconds", ge=MIN_INTERVAL_S, le=3600)
-    scale_down_delay_s: Number = spec_field(
-        60.0, doc="azureml: seconds of lower demand before a scale-down", ge=0, le=MAX_SECONDS
+    refresh_s: Number = spec_field(
+        default=1.0, doc="autoscale_refresh_seconds", ge=MIN_INTERVAL_S, le=3600
     )
-    max_request_wait_s: Number = spec_field(
-        0.5,
-        doc="max_request_wait_time: queue wait before a 503; 0 = reject when no replica is free",
+    scale_down_delay_s: Number = spec_field(
+        default=60.0,
+        doc="azureml: seconds of lower demand before a scale-down",
         ge=0,
         le=MAX_SECONDS,
     )
+    max_request_wait_s: Number = spec_field(
+        default=0.5,
+        doc="max_request_wait_time: queue wait before a 503; 0 = reject when no replica is free",
+        ge=0,
+        le=MAX_TIMEOUT_S,
+    )
     scoring_timeout_s: Number = spec_field(
-        60.0, doc="scoring_timeout_ms / 1000: a 504 after this", gt=0, le=MAX_SECONDS
+        default=60.0, doc="scoring_timeout_ms / 1000: a 504 after this", gt=0, le=MAX_TIMEOUT_S
     )
     azureml: AzureMlParams = spec_field(
         default_factory=AzureMlParams, doc="azureml-fe rules the docs leave open"
@@ -184,10 +194,13 @@ class Slo:
     """Service-level objective a configuration must meet."""
 
     max_rate_503: Number = spec_field(
-        0.001, doc="largest acceptable fraction of requests answered 503", ge=0, lt=1
+        default=0.001, doc="largest acceptable fraction of requests answered 503", ge=0, lt=1
     )
     latency_p99_s: Number = spec_field(
-        2.0, doc="largest acceptable 99th percentile of latency, seconds", gt=0, le=MAX_SECONDS
+        default=2.0,
+        doc="largest acceptable 99th percentile of latency, seconds",
+        gt=0,
+        le=MAX_SECONDS,
     )
 
 
@@ -251,14 +264,16 @@ class Scenario:
         le=MAX_SECONDS,
     )
     warmup_s: Number = spec_field(
-        0.0, doc="seconds at the start excluded from the statistics", ge=0, le=MAX_SECONDS
+        default=0.0, doc="seconds at the start excluded from the statistics", ge=0, le=MAX_SECONDS
     )
-    seeds: Seeds = spec_field((0,), doc="replications: a count, or a list of seeds")
+    seeds: Seeds = spec_field(default=(0,), doc="replications: a count, or a list of seeds")
     traffic: TrafficIn = spec_field(doc="offered load: exactly one of rps, pattern, trace")
     service: Service = spec_field(doc="the model server")
     deployment: Deployment = spec_field(default_factory=Deployment, doc="replicas and autoscaler")
     slo: Slo = spec_field(default_factory=Slo, doc="the service-level objective")
-    sweep: Sweep = spec_field((), doc="planner sweep only: dotted field path -> list of values")
+    sweep: Sweep = spec_field(
+        default=(), doc="planner sweep only: dotted field path -> list of values"
+    )
     spec: SkipJsonSchema[Mapping[str, Any]] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )
@@ -329,7 +344,6 @@ def json_schema() -> dict[str, Any]:
     schema["required"] = [r for r in schema.get("required", []) if r not in _DERIVED]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://github.com/planner/planner/docs/scenario.schema.json",
         **schema,
         "title": "planner scenario",
     }

@@ -15,7 +15,8 @@ memory; the bounds below are part of the published JSON Schema:
 - concurrency per replica at most `MAX_CONCURRENT` (10,000);
 - rates at most `MAX_RPS` (10⁶ requests per second);
 - every duration and time (run length, request and start times, windows) at most
-  `MAX_SECONDS` (31 days);
+  `MAX_SECONDS` (31 days), except a queue wait or a timeout, which may be up to
+  `MAX_TIMEOUT_S` (10⁹ s, "no limit": it sets no step of the simulation);
 - at most `MAX_SEEDS` (10,000) replications, each seed below 2⁶³;
 - control intervals (refresh, sync, tick) at least `MIN_INTERVAL_S` (0.01 s), and a target
   utilization at least `MIN_TARGET_UTILIZATION` (0.01), so that a run cannot take 10⁹ steps.
@@ -41,6 +42,7 @@ MAX_CONCURRENT = 10_000
 MAX_RPS = 1e6
 MAX_SECONDS = 31 * 24 * 3600.0
 MAX_SEEDS = 10_000
+MAX_TIMEOUT_S = 1e9  # a wait or timeout this long means "no limit" (~31 years)
 MAX_SEED_VALUE = 2**63 - 1
 MIN_INTERVAL_S = 0.01
 MIN_TARGET_UTILIZATION = 0.01
@@ -66,8 +68,8 @@ _RULE = "planner"  # the error type of the rules written here (ctx: text, sub)
 
 
 def spec_field(
-    default: Any = dataclasses.MISSING,
     *,
+    default: Any = dataclasses.MISSING,
     default_factory: Any = dataclasses.MISSING,
     doc: str,
     **bounds: float,
@@ -102,7 +104,8 @@ def schema_type(path: str) -> Callable[[type[T]], type[T]]:
                 info = Field(description=meta["doc"], **{k: meta[k] for k in _BOUNDS if k in meta})
                 cls.__annotations__[name] = Annotated[hints[name], info]
         # Every type refuses unknown keys with a "did you mean" before pydantic sees them.
-        cls._known_keys = model_validator(mode="before")(classmethod(_known_keys))  # type: ignore[attr-defined]
+        checker: Any = classmethod(_known_keys)
+        setattr(cls, "_known_keys", model_validator(mode="before")(checker))  # noqa: B010
         made: Any = pydantic.dataclasses.dataclass(
             frozen=True, slots=True, kw_only=True, config=CONFIG
         )(cls)
@@ -302,6 +305,7 @@ __all__ = [
     "MAX_SECONDS",
     "MAX_SEEDS",
     "MAX_SEED_VALUE",
+    "MAX_TIMEOUT_S",
     "MIN_INTERVAL_S",
     "MIN_TARGET_UTILIZATION",
     "Flag",

@@ -80,8 +80,10 @@ class ConstantSpec:
     """Always the same number of seconds (`value`, or `mean`: the same thing)."""
 
     dist: Literal["constant"] = spec_field(doc="constant")
-    value: Number | None = spec_field(None, doc="seconds", ge=0, le=MAX_SECONDS)
-    mean: Number | None = spec_field(None, doc="seconds (an alias of value)", ge=0, le=MAX_SECONDS)
+    value: Number | None = spec_field(default=None, doc="seconds", ge=0, le=MAX_SECONDS)
+    mean: Number | None = spec_field(
+        default=None, doc="seconds (an alias of value)", ge=0, le=MAX_SECONDS
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -121,10 +123,13 @@ class LognormalSpec:
     dist: Literal["lognormal"] = spec_field(doc="lognormal")
     mean: Number = spec_field(doc="mean seconds", gt=0, le=MAX_SECONDS)
     p99: Number | None = spec_field(
-        None, doc="99th percentile, seconds: mean < p99 <= mean × 14.97", gt=0, le=MAX_SECONDS
+        default=None,
+        doc="99th percentile, seconds: mean < p99 <= mean × 14.97",
+        gt=0,
+        le=MAX_SECONDS,
     )
     sigma: Number | None = spec_field(
-        None, doc="log-scale standard deviation, 0 <= sigma < 5", ge=0, lt=MAX_SIGMA
+        default=None, doc="log-scale standard deviation, 0 <= sigma < 5", ge=0, lt=MAX_SIGMA
     )
 
     @model_validator(mode="before")
@@ -157,9 +162,9 @@ class GammaSpec:
 
     dist: Literal["gamma"] = spec_field(doc="gamma")
     mean: Number = spec_field(doc="mean seconds", gt=0, le=MAX_SECONDS)
-    shape: Number | None = spec_field(None, doc="shape k >= 0.01", ge=MIN_SHAPE, le=1e6)
+    shape: Number | None = spec_field(default=None, doc="shape k >= 0.01", ge=MIN_SHAPE, le=1e6)
     scv: Number | None = spec_field(
-        None, doc="squared coefficient of variation, 0 < scv <= 100", gt=0, le=1 / MIN_SHAPE
+        default=None, doc="squared coefficient of variation, 0 < scv <= 100", gt=0, le=1 / MIN_SHAPE
     )
 
     @model_validator(mode="before")
@@ -180,9 +185,9 @@ class EmpiricalSpec:
     """Resampled observations: a CSV `file` of seconds (one column) or a list of `samples`."""
 
     dist: Literal["empirical"] = spec_field(doc="empirical")
-    file: Text | None = spec_field(None, doc="CSV file, relative to the scenario file")
+    file: Text | None = spec_field(default=None, doc="CSV file, relative to the scenario file")
     samples: tuple[Annotated[Number, Field(ge=0, le=MAX_SECONDS)], ...] | None = spec_field(
-        None, doc="seconds, at least 2 values"
+        default=None, doc="seconds, at least 2 values"
     )
 
     @model_validator(mode="before")

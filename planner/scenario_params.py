@@ -34,31 +34,31 @@ class AzureMlParams:
     """azureml-fe rules the Azure ML docs leave open: each one an ASSUMPTION."""
 
     scale_up_mode: Literal["proportional", "step"] = spec_field(
-        "proportional",
+        default="proportional",
         doc="ASSUMPTION (proportional vs +1 is undocumented). 'proportional' jumps to "
         "ceil(load / (max_concurrent × target)); 'step' adds one replica per refresh.",
     )
     count_starting_as_capacity: Flag = spec_field(
-        True,
+        default=True,
         doc="ASSUMPTION. True: replicas still starting count toward the desired total, so no "
         "more are added while they would suffice (Kubernetes spec.replicas semantics). False: "
         "the router sizes from ready replicas only and adds again every refresh while replicas "
         "are starting (overshoot).",
     )
     scale_down_step: Integer | None = spec_field(
-        None,
+        default=None,
         doc="ASSUMPTION (the scale-down step size is undocumented). None: go straight to the "
         "largest desired count of the last scale_down_delay_s. An int: remove at most this many "
         "replicas per scale-down, then wait scale_down_delay_s again before the next one.",
         ge=1,
     )
     utilization_includes_queued: Flag = spec_field(
-        True,
+        default=True,
         doc="True: utilization = (busy + queued) / capacity (the v2 docs). False: busy / "
         "capacity (the v1 docs' 'replicas busy processing a request').",
     )
     use_time_average: Flag = spec_field(
-        False,
+        default=False,
         doc="ASSUMPTION. False: the router reads in-flight and queued counts at the refresh "
         "instant. True: their time-average since the previous refresh.",
     )
@@ -78,65 +78,67 @@ class HpaParams:
     """Kubernetes HPA v2 controller flags and `behavior` (one HPA, one metric)."""
 
     sync_period_s: Number = spec_field(
-        15.0,
+        default=15.0,
         doc="--horizontal-pod-autoscaler-sync-period (Kubernetes default 15 s)",
         ge=MIN_INTERVAL_S,
         le=MAX_SECONDS,
     )
     tolerance: Number = spec_field(
-        0.1,
+        default=0.1,
         doc="--horizontal-pod-autoscaler-tolerance (default 0.1): no change while "
         "|usage / target - 1| <= tolerance",
         ge=0,
         lt=1,
     )
     scale_up_tolerance: Number | None = spec_field(
-        None,
+        default=None,
         doc="behavior.scaleUp.tolerance (Kubernetes 1.33+): scale up only when usage / target "
         "- 1 > this; None uses `tolerance`",
         ge=0,
     )
     scale_down_tolerance: Number | None = spec_field(
-        None,
+        default=None,
         doc="behavior.scaleDown.tolerance (Kubernetes 1.33+): scale down only when 1 - usage / "
         "target > this; None uses `tolerance`",
         ge=0,
     )
     metric: Literal["cpu", "concurrency"] = spec_field(
-        "cpu",
+        default="cpu",
         doc="cpu: Resource averageUtilization of ready pods (no queue); concurrency: Pods "
         "AverageValue of (busy + queued) per ready pod.",
     )
     scale_up_stabilization_s: Number = spec_field(
-        0.0, doc="behavior.scaleUp.stabilizationWindowSeconds", ge=0, le=3600
+        default=0.0, doc="behavior.scaleUp.stabilizationWindowSeconds", ge=0, le=3600
     )
     scale_down_stabilization_s: Number = spec_field(
-        300.0,
+        default=300.0,
         doc="behavior.scaleDown.stabilizationWindowSeconds (= the 5 min flag); "
         "deployment.scale_down_delay_s does not apply to HPA",
         ge=0,
         le=3600,
     )
     scale_up_policies: tuple[HpaScalingPolicy, ...] = spec_field(
-        (
+        default=(
             HpaScalingPolicy(kind="Pods", value=4, period_s=15.0),
             HpaScalingPolicy(kind="Percent", value=100, period_s=15.0),
         ),
         doc="behavior.scaleUp.policies (Kubernetes default: 4 pods or 100 % per 15 s)",
     )
     scale_down_policies: tuple[HpaScalingPolicy, ...] = spec_field(
-        (HpaScalingPolicy(kind="Percent", value=100, period_s=15.0),),
+        default=(HpaScalingPolicy(kind="Percent", value=100, period_s=15.0),),
         doc="behavior.scaleDown.policies (Kubernetes default: 100 % per 15 s)",
     )
-    scale_up_select_policy: _SELECT = spec_field("Max", doc="behavior.scaleUp.selectPolicy")
-    scale_down_select_policy: _SELECT = spec_field("Max", doc="behavior.scaleDown.selectPolicy")
+    scale_up_select_policy: _SELECT = spec_field(default="Max", doc="behavior.scaleUp.selectPolicy")
+    scale_down_select_policy: _SELECT = spec_field(
+        default="Max", doc="behavior.scaleDown.selectPolicy"
+    )
     legacy: Flag = spec_field(
-        False,
+        default=False,
         doc="True: spec.behavior omitted (normalizeDesiredReplicas): max over a "
         "scale_down_stabilization_s window, scale-up limit max(2 × current, 4).",
     )
     metric_delay_s: Number = spec_field(
-        0.0,
+        default=0.0,
         doc="ASSUMPTION: metrics pipeline lag (kubelet + metrics-server; ~27.5 s average in "
         "kubernetes#110317). The policy uses the newest observation at least this old; pods "
         "that became ready since have no sample (missing pods).",
@@ -153,37 +155,37 @@ class KnativeParams:
     """Knative KPA `config-autoscaler` keys."""
 
     tick_s: Number = spec_field(
-        2.0, doc="decider tick (multiscaler.go tickInterval)", ge=MIN_INTERVAL_S, le=3600
+        default=2.0, doc="decider tick (multiscaler.go tickInterval)", ge=MIN_INTERVAL_S, le=3600
     )
     stable_window_s: Number = spec_field(
-        60.0, doc="stable-window, whole seconds (Knative refuses fractions)", ge=6, le=3600
+        default=60.0, doc="stable-window, whole seconds (Knative refuses fractions)", ge=6, le=3600
     )
     panic_window_percentage: Number = spec_field(
-        10.0, doc="panic-window-percentage of the stable window", ge=1, le=100
+        default=10.0, doc="panic-window-percentage of the stable window", ge=1, le=100
     )
     panic_threshold_percentage: Number = spec_field(
-        200.0,
+        default=200.0,
         doc="panic-threshold-percentage: panic when dppc / ready >= this / 100",
         ge=110,
         le=1000,
     )
-    max_scale_up_rate: Number = spec_field(1000.0, doc="max-scale-up-rate", gt=1, le=1e6)
-    max_scale_down_rate: Number = spec_field(2.0, doc="max-scale-down-rate", gt=1, le=1e6)
+    max_scale_up_rate: Number = spec_field(default=1000.0, doc="max-scale-up-rate", gt=1, le=1e6)
+    max_scale_down_rate: Number = spec_field(default=2.0, doc="max-scale-down-rate", gt=1, le=1e6)
     scale_down_delay_s: Number = spec_field(
-        0.0,
+        default=0.0,
         doc="Knative's scale-down-delay, whole seconds (not deployment.scale_down_delay_s, "
         "which is azureml's)",
         ge=0,
         le=3600,
     )
     scale_to_zero_grace_period_s: Number = spec_field(
-        30.0,
+        default=30.0,
         doc="scale-to-zero-grace-period; used only with min_replicas 0",
         gt=0,
         le=3600,
     )
     start_in_panic: Flag = spec_field(
-        True,
+        default=True,
         doc="A new KPA starts in panic with maxPanicPods = ready pods when more than 1 "
         "(autoscaler.go New), so it does not scale down before it has data.",
     )

@@ -48,7 +48,7 @@ class PhaseSpec:
     duration_s: Number = spec_field(doc="length of the phase, seconds", gt=0, le=MAX_SECONDS)
     rps: Number = spec_field(doc="rate at the start of the phase, requests/s", ge=0, le=MAX_RPS)
     to_rps: Number | None = spec_field(
-        None, doc="rate at the end (a linear ramp); none: constant", ge=0, le=MAX_RPS
+        default=None, doc="rate at the end (a linear ramp); none: constant", ge=0, le=MAX_RPS
     )
 
 
@@ -57,12 +57,15 @@ class TrafficSpec:
     """Offered load: exactly one of `rps`, `pattern` or `trace`."""
 
     arrivals: Literal["poisson", "uniform"] = spec_field(
-        "poisson", doc="poisson: an open model of independent arrivals; uniform: evenly spaced"
+        default="poisson",
+        doc="poisson: an open model of independent arrivals; uniform: evenly spaced",
     )
-    rps: Number | None = spec_field(None, doc="a constant rate, requests/s", gt=0, le=MAX_RPS)
-    pattern: tuple[PhaseSpec, ...] | None = spec_field(None, doc="phases, run in order")
+    rps: Number | None = spec_field(
+        default=None, doc="a constant rate, requests/s", gt=0, le=MAX_RPS
+    )
+    pattern: tuple[PhaseSpec, ...] | None = spec_field(default=None, doc="phases, run in order")
     trace: Text | None = spec_field(
-        None,
+        default=None,
         doc="CSV file (relative to the scenario file) with a t_s column of request "
         "timestamps, or second,count columns of per-second counts",
     )

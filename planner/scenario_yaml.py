@@ -45,7 +45,7 @@ class _Loader(yaml.SafeLoader):
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue  # merged keys may be overridden on purpose
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
             except TypeError:  # an unhashable key: the base class reports it
@@ -191,11 +191,11 @@ def read_yaml(path: str | Path) -> Any:
     text = _read_text(file)
     loader = _Loader(text)
     try:
-        node = loader.get_single_node()  # type: ignore[no-untyped-call]
+        node = loader.get_single_node()
         if node is None:
             return None
         _check_graph(node)
-        return loader.construct_document(node)  # type: ignore[no-untyped-call]
+        return loader.construct_document(node)
     except ScenarioError as exc:
         raise ScenarioError(f"{file}: {exc}") from None
     except yaml.YAMLError as exc:
@@ -203,4 +203,4 @@ def read_yaml(path: str | Path) -> Any:
     except RecursionError:
         raise ScenarioError(f"{file}: nested deeper than {MAX_DEPTH} levels") from None
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()

@@ -7,6 +7,7 @@ from planner.cli import (  # noqa: F401  (imported for their registration side e
     export,
     loadtest,
     recommend,
+    schema,
     serve,
     simulate,
     sweep,
