@@ -283,6 +283,8 @@ def describe_error(err: Mapping[str, Any], prefix: tuple[Any, ...] = ()) -> str:
         what = "at least" if kind == "too_short" else "at most"
         limit = ctx.get("min_length" if kind == "too_short" else "max_length")
         return f"{where} must have {what} {limit} items: {shown(value)}"
+    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
+        return f"{where} is too large for a number: {shown(value)}"
     if kind in _TYPES:
         return f"{where} {_TYPES[kind]}: {shown(value)}"
     msg = str(err.get("msg", kind))
