@@ -164,7 +164,10 @@ def test_direct_construction_and_replace_validate() -> None:
     ("block", "message"),
     [
         ({"scale_up_tolerance": -0.1}, "deployment.hpa.scale_up_tolerance must be >= 0: -0.1"),
-        ({"scale_down_tolerance": "0.1"}, "deployment.hpa.scale_down_tolerance must be a number: '0.1'"),
+        (
+            {"scale_down_tolerance": "0.1"},
+            "deployment.hpa.scale_down_tolerance must be a number: '0.1'",
+        ),
     ],
 )  # fmt: skip
 def test_hpa_asymmetric_tolerances(block: dict[str, Any], message: str) -> None:
