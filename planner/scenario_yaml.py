@@ -189,7 +189,10 @@ def read_yaml(path: str | Path) -> Any:
     """
     file = Path(path)
     text = _read_text(file)
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters here
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{file}: not valid YAML: {_problem(exc)}") from None
     try:
         node = loader.get_single_node()
         if node is None:
