@@ -18,7 +18,7 @@ from planner.errors import ScenarioError
 from planner.scenario_traffic import TRAFFIC_SOURCES
 
 if TYPE_CHECKING:
-    from planner.scenario import Scenario
+    from planner.scenario_types import Scenario
 
 __all__ = ["clamp_replicas", "describe", "plain", "set_path"]
 
