@@ -56,9 +56,6 @@ Text = Annotated[str, Strict()]
 CONFIG = ConfigDict(
     extra="forbid",
     allow_inf_nan=False,
-    arbitrary_types_allowed=True,
-    use_attribute_docstrings=True,
-    validate_default=False,
 )
 
 T = TypeVar("T")
