@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
+
+from planner.scenario_params import AzureMlParams
 
 if TYPE_CHECKING:
     from planner.autoscalers.base import Observation
@@ -34,53 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["AzureMlParams", "AzureMlPolicy", "ceil_ratio"]
 
 _EPS = 1e-9  # seconds: samples this close to a window edge count as outside
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AzureMlParams:
-    """azureml-fe rules Microsoft's docs leave open: each one an ASSUMPTION."""
-
-    scale_up_mode: str = field(
-        default="proportional",
-        metadata={
-            "choices": ("proportional", "step"),
-            "doc": "ASSUMPTION (proportional vs +1 is undocumented). 'proportional' "
-            "jumps to ceil(load / (max_concurrent × target)); 'step' adds one replica per refresh.",
-        },
-    )
-    count_starting_as_capacity: bool = field(
-        default=True,
-        metadata={
-            "doc": "ASSUMPTION. True: replicas still starting count toward the desired total, so "
-            "no more are added while they would suffice (Kubernetes spec.replicas semantics). "
-            "False: the router sizes from ready replicas only and adds again every refresh "
-            "while replicas are starting (overshoot).",
-        },
-    )
-    scale_down_step: int | None = field(
-        default=None,
-        metadata={
-            "ge": 1,
-            "doc": "ASSUMPTION (the scale-down step size is undocumented). None: go "
-            "straight to the largest desired count of the last scale_down_delay_s. An int: "
-            "remove at most this many replicas per scale-down, then wait scale_down_delay_s "
-            "again before the next one.",
-        },
-    )
-    utilization_includes_queued: bool = field(
-        default=True,
-        metadata={
-            "doc": "True: utilization = (busy + queued) / capacity (azureml-fe routing doc). "
-            "False: busy / capacity (v1 docs' 'replicas busy processing a request').",
-        },
-    )
-    use_time_average: bool = field(
-        default=False,
-        metadata={
-            "doc": "ASSUMPTION. False: the router reads in-flight and queued counts at the "
-            "refresh instant. True: their time-average since the previous refresh.",
-        },
-    )
 
 
 def ceil_ratio(numerator: float, denominator: float) -> int:

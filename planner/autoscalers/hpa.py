@@ -30,12 +30,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from planner.autoscalers.hpa_behavior import HpaHistory, normalize
 from planner.autoscalers.units import as_decimal, milli, percent
 from planner.errors import ScenarioError
+from planner.scenario_params import HpaParams, HpaScalingPolicy
 
 if TYPE_CHECKING:
     from planner.autoscalers.base import Observation
@@ -51,118 +51,6 @@ __all__ = [
 
 _SELECT = ("Max", "Min", "Disabled")
 _EPS = 1e-9  # seconds: samples this close to a window edge count as outside
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HpaScalingPolicy:
-    """One `behavior.scaleUp/scaleDown.policies[]` entry: change `value` per `period_s`."""
-
-    kind: str = field(metadata={"choices": ("Pods", "Percent"), "doc": "policy type"})
-    value: int = field(metadata={"gt": 0, "doc": "pods, or percent of the period-start count"})
-    period_s: float = field(metadata={"gt": 0, "le": 1800, "doc": "periodSeconds"})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HpaParams:
-    """Kubernetes HPA v2 controller flags and `behavior` (defaults: horizontal.go, defaults.go)."""
-
-    sync_period_s: float = field(
-        default=15.0,
-        metadata={"gt": 0, "doc": "--horizontal-pod-autoscaler-sync-period (Kubernetes default)"},
-    )
-    tolerance: float = field(
-        default=0.1,
-        metadata={
-            "ge": 0,
-            "lt": 1,
-            "doc": "--horizontal-pod-autoscaler-tolerance (default 0.1), both directions",
-        },
-    )
-    scale_up_tolerance: float | None = field(
-        default=None,
-        metadata={
-            "ge": 0,
-            "doc": "behavior.scaleUp.tolerance (Kubernetes 1.33+, HPAConfigurableTolerance): "
-            "no scale-up while ratio <= 1 + this. None: `tolerance`. Ignored with legacy=True "
-            "(no behavior, so the cluster flag applies).",
-        },
-    )
-    scale_down_tolerance: float | None = field(
-        default=None,
-        metadata={
-            "ge": 0,
-            "doc": "behavior.scaleDown.tolerance (Kubernetes 1.33+, HPAConfigurableTolerance): "
-            "no scale-down while ratio >= 1 - this. None: `tolerance`. Ignored with "
-            "legacy=True (no behavior, so the cluster flag applies).",
-        },
-    )
-    metric: str = field(
-        default="cpu",
-        metadata={
-            "choices": ("cpu", "concurrency"),
-            "doc": "cpu: Resource averageUtilization of ready pods (no queue); concurrency: "
-            "Pods AverageValue of (busy + queued) per ready pod. See the module docstring.",
-        },
-    )
-    scale_up_stabilization_s: float = field(
-        default=0.0,
-        metadata={"ge": 0, "le": 3600, "doc": "behavior.scaleUp.stabilizationWindowSeconds"},
-    )
-    scale_down_stabilization_s: float = field(
-        default=300.0,
-        metadata={
-            "ge": 0,
-            "le": 3600,
-            "doc": "behavior.scaleDown.stabilizationWindowSeconds (= the 5 min flag); "
-            "deployment.scale_down_delay_s does not apply to HPA",
-        },
-    )
-    scale_up_policies: tuple[HpaScalingPolicy, ...] = field(
-        default=(
-            HpaScalingPolicy(kind="Pods", value=4, period_s=15.0),
-            HpaScalingPolicy(kind="Percent", value=100, period_s=15.0),
-        ),
-        metadata={"doc": "behavior.scaleUp.policies (Kubernetes default)"},
-    )
-    scale_down_policies: tuple[HpaScalingPolicy, ...] = field(
-        default=(HpaScalingPolicy(kind="Percent", value=100, period_s=15.0),),
-        metadata={"doc": "behavior.scaleDown.policies (Kubernetes default)"},
-    )
-    scale_up_select_policy: str = field(
-        default="Max", metadata={"choices": _SELECT, "doc": "behavior.scaleUp.selectPolicy"}
-    )
-    scale_down_select_policy: str = field(
-        default="Max", metadata={"choices": _SELECT, "doc": "behavior.scaleDown.selectPolicy"}
-    )
-    legacy: bool = field(
-        default=False,
-        metadata={
-            "doc": "True: spec.behavior omitted (normalizeDesiredReplicas): max over a "
-            "scale_down_stabilization_s window, scale-up limit max(2 × current, 4).",
-        },
-    )
-    metric_delay_s: float = field(
-        default=0.0,
-        metadata={
-            "ge": 0,
-            "doc": "ASSUMPTION: metrics pipeline lag (kubelet + metrics-server; ~27.5 s average "
-            "in kubernetes#110317). The policy uses the newest observation at least this old; "
-            "pods that became ready since have no sample (missing pods).",
-        },
-    )
-
-    @property
-    def tolerances(self) -> tuple[float, float]:
-        """(scale-down, scale-up) tolerance, as horizontal.go `tolerancesForHpa` resolves them.
-
-        Without `behavior` (legacy) the per-direction fields do not exist on the object, so
-        both are the cluster-wide `tolerance`.
-        """
-        if self.legacy:
-            return self.tolerance, self.tolerance
-        down = self.tolerance if self.scale_down_tolerance is None else self.scale_down_tolerance
-        up = self.tolerance if self.scale_up_tolerance is None else self.scale_up_tolerance
-        return down, up
 
 
 def replica_count(

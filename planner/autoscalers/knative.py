@@ -37,10 +37,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from planner.errors import ScenarioError
+from planner.scenario_params import KnativeParams, panic_window_s
 
 if TYPE_CHECKING:
     from planner.autoscalers.base import Observation
@@ -48,111 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["KnativeParams", "KnativePolicy", "panic_window_s"]
 
 _EPS = 1e-9  # seconds: samples this close to a window edge count as outside
-_NS = 1_000_000_000  # Go's time.Second in time.Duration units (nanoseconds)
-
-
-def panic_window_s(stable_window_s: float, percentage: float) -> float:
-    """The panic window as `resources.MakeMetric` computes it: whole seconds, at least 1 s.
-
-    Go: time.Duration(float64(stableWindow) * percentage / 100.0).Round(time.Second), then
-    at least BucketSize (1 s). The float product is truncated to whole nanoseconds, then
-    rounded half up to the second (60 s × 51 % = 30.6 s -> 31 s; 65 s × 10 % = 6.5 s -> 7 s).
-    """
-    ns = int(float(round(stable_window_s * _NS)) * percentage / 100.0)
-    seconds, rest = divmod(ns, _NS)
-    if rest + rest >= _NS:
-        seconds += 1
-    return float(max(1, seconds))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KnativeParams:
-    """Knative KPA `config-autoscaler` keys (pkg/autoscaler/config/config.go defaults)."""
-
-    tick_s: float = field(
-        default=2.0, metadata={"gt": 0, "doc": "decider tick (multiscaler.go tickInterval)"}
-    )
-    stable_window_s: float = field(
-        default=60.0,
-        metadata={"ge": 6, "le": 3600, "doc": "stable-window, whole seconds (6 s to 1 h)"},
-    )
-    panic_window_percentage: float = field(
-        default=10.0,
-        metadata={"ge": 1, "le": 100, "doc": "panic-window-percentage of the stable window"},
-    )
-    panic_threshold_percentage: float = field(
-        default=200.0,
-        metadata={
-            "ge": 110,
-            "le": 1000,
-            "doc": "panic-threshold-percentage: panic when dppc / ready >= this / 100",
-        },
-    )
-    max_scale_up_rate: float = field(default=1000.0, metadata={"gt": 1, "doc": "max-scale-up-rate"})
-    max_scale_down_rate: float = field(
-        default=2.0, metadata={"gt": 1, "doc": "max-scale-down-rate"}
-    )
-    scale_down_delay_s: float = field(
-        default=0.0,
-        metadata={
-            "ge": 0,
-            "le": 3600,
-            "doc": "Knative's scale-down-delay, whole seconds (not deployment.scale_down_delay_s, "
-            "which is azureml's)",
-        },
-    )
-    scale_to_zero_grace_period_s: float = field(
-        default=30.0,
-        metadata={
-            "gt": 0,
-            "doc": "scale-to-zero-grace-period: how long the activator must be in the request "
-            "path before the last pod goes; used only with min_replicas 0",
-        },
-    )
-    scale_to_zero_pod_retention_period_s: float = field(
-        default=0.0,
-        metadata={
-            "ge": 0,
-            "doc": "scale-to-zero-pod-retention-period: the last pod stays at least this long "
-            "after the revision is marked Inactive; used only with min_replicas 0",
-        },
-    )
-    target_burst_capacity: float = field(
-        default=211.0,
-        metadata={
-            "ge": -1,
-            "doc": "target-burst-capacity: >= 0, or -1 (activator always in the path). Decides "
-            "only when the activator is in the path, which lets an Inactive revision reach 0 "
-            "without waiting out the grace period (scaler.go); requests are not rerouted.",
-        },
-    )
-    start_in_panic: bool = field(
-        default=True,
-        metadata={
-            "doc": "A new KPA starts in panic with maxPanicPods = ready pods when more than 1 "
-            "(autoscaler.go New), so it does not scale down before it has data.",
-        },
-    )
-
-    def __post_init__(self) -> None:
-        # config.go validate() and the window annotation's validation: "must be specified
-        # with at most second precision"; TBC "must be either non-negative or -1".
-        for name in ("stable_window_s", "scale_down_delay_s"):
-            value = getattr(self, name)
-            if not float(value).is_integer():
-                raise ScenarioError(
-                    f"deployment.knative.{name} must be a whole number of seconds: {value!r}"
-                )
-        if self.target_burst_capacity < 0 and self.target_burst_capacity != -1:
-            raise ScenarioError(
-                "deployment.knative.target_burst_capacity must be >= 0 or -1: "
-                f"{self.target_burst_capacity!r}"
-            )
-
-    @property
-    def panic_window_s(self) -> float:
-        """Panic window in whole seconds, at least 1 s (module `panic_window_s`)."""
-        return panic_window_s(self.stable_window_s, self.panic_window_percentage)
 
 
 class KnativePolicy:

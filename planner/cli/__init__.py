@@ -9,6 +9,7 @@ from planner.cli import (  # noqa: F401  (imported for their registration side e
     fit,
     loadtest,
     recommend,
+    schema,
     serve,
     simulate,
     sweep,

@@ -1,24 +1,27 @@
 """The raw scenario spec as plain data: deep copies, dotted-path overrides, descriptions.
 
-Helpers of `planner.scenario` (which validates); nothing here checks values.
+`with_overrides` edits a copy of a scenario's spec with these helpers and validates it again;
+`describe` writes the spec of a Scenario built from the types directly. Nothing here checks
+values: the schema does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import asdict, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import yaml
 
 from planner.distributions import Constant, Exponential, Gamma, Lognormal
 from planner.errors import ScenarioError
+from planner.scenario_traffic import TRAFFIC_SOURCES
 
 if TYPE_CHECKING:
-    from planner.scenario import Scenario
+    from planner.scenario_types import Scenario
 
-TRAFFIC_SOURCES = ("rps", "pattern", "trace")
+__all__ = ["clamp_replicas", "describe", "plain", "set_path"]
+
 BLOCK_NAMES = ("azureml", "hpa", "knative")
 # Parameters of which exactly one is given; an override of one drops the others.
 ALTERNATIVES = {
@@ -90,24 +93,19 @@ def drop_alternatives(node: dict[str, Any], parts: list[str]) -> None:
                 node.pop(other, None)
 
 
-def clamp_replicas(spec: dict[str, Any]) -> None:
+def clamp_replicas(spec: dict[str, Any], *, default_min: int, default_max: int) -> None:
     """Move an explicit initial replica count into a (new) min..max range."""
     dep = spec.get("deployment")
     if not isinstance(dep, dict) or "replicas" not in dep or dep.get("autoscaler") == "none":
         return
-    r, lo, hi = dep["replicas"], dep.get("min_replicas", 1), dep.get("max_replicas", 10)
+    r = dep["replicas"]
+    lo, hi = dep.get("min_replicas", default_min), dep.get("max_replicas", default_max)
     if all(isinstance(x, int) and not isinstance(x, bool) for x in (r, lo, hi)) and lo <= hi:
         dep["replicas"] = min(max(r, lo), hi)
 
 
-def yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    return " ".join(f"{where}{problem}".split())
-
-
 def dist_spec(d: Any) -> Any:
+    """The file form of a distribution object."""
     if isinstance(d, Constant):
         return d.value_s
     if isinstance(d, Exponential):
@@ -120,7 +118,7 @@ def dist_spec(d: Any) -> Any:
 
 
 def describe(s: Scenario) -> dict[str, Any]:
-    """A spec for a Scenario built from the dataclasses directly (no spec kept)."""
+    """A spec for a Scenario built from the types directly (no spec kept)."""
     t = s.traffic
     traffic: dict[str, Any] = {"arrivals": t.arrivals}
     if t.rps is not None:
@@ -135,9 +133,9 @@ def describe(s: Scenario) -> dict[str, Any]:
         traffic["trace"] = t.trace_name
     else:
         raise ScenarioError("traffic: an in-memory trace without trace_name cannot be described")
-    dep = {f.name: getattr(s.deployment, f.name) for f in fields(s.deployment)}
+    dep = {f.name: getattr(s.deployment, f.name) for f in dataclasses.fields(s.deployment)}
     for key in BLOCK_NAMES:
-        dep[key] = plain(asdict(dep[key]))
+        dep[key] = plain(dataclasses.asdict(dep[key]))
     return {
         "name": s.name,
         "duration_s": s.duration_s,
