@@ -42,7 +42,9 @@ Definitions (additions to the contract, all over requests arriving at t >= warmu
         P(wait > 0), or Erlang B's blocking probability when max_request_wait_s = 0.
     latency_*: response time of served (200 and 504) requests: wait + service, or wait +
         scoring_timeout_s for a 504. Percentiles are read from a log histogram
-        (LATENCY_BIN_EDGES_S, error < 0.25 %), or exactly from the records when keep_requests.
+        (LATENCY_BIN_EDGES_S, within 0.25 % of the exact order statistic), with or without
+        keep_requests: `planner.latency.latency_percentiles` gives the same numbers from
+        the request records.
     peak_replicas: largest ready + starting count in [warmup_s, duration_s].
     throughput_rps: 200 responses per second of the window.
     Timeline row k: state at the instant t_s = k (busy: in service on ready replicas; draining
@@ -98,6 +100,7 @@ TIMELINE_COLUMNS = (
     "busy", "n_503", "n_504",
 )  # fmt: skip
 REQUEST_COLUMNS = ("t_arrival_s", "wait_s", "latency_s", "replica", "status")
+LATENCY_QUANTILES = (0.5, 0.95, 0.99)  # latency_p50_s, latency_p95_s, latency_p99_s
 
 ProgressCallback = Callable[[int, int], None]
 """Called as `callback(done, total)` after each finished replication."""
@@ -141,15 +144,11 @@ def run_rep(scenario: Scenario, seed: int, *, keep_requests: bool = False) -> Re
     out = Model(scenario, seed, policy=policy, keep_requests=keep_requests).run()
     n = out.n_requests
     n_served = out.n_200 + out.n_504
-    if keep_requests and out.requests is not None:
-        warm = scenario.warmup_s
-        lat = np.array([r[2] for r in out.requests if r[0] >= warm and r[4] != 503])
-        pcts = [float(np.quantile(lat, q)) if lat.size else math.nan for q in (0.5, 0.95, 0.99)]
-    else:
-        pcts = [
-            hist_percentile(out.latency_hist, q, out.latency_min_s, out.latency_max_s)
-            for q in (0.5, 0.95, 0.99)
-        ]
+    # One percentile estimator whether or not the records are kept (`planner.latency`).
+    pcts = [
+        hist_percentile(out.latency_hist, q, out.latency_min_s, out.latency_max_s)
+        for q in LATENCY_QUANTILES
+    ]
     window = out.window_s
     stats: dict[str, float] = {
         "rep": seed,
