@@ -35,7 +35,7 @@ __all__ = [
 
 
 Z99 = 2.3263478740408408
-"""The standard normal 0.99 quantile (a constant: scenario loading needs it, scipy is not loaded)."""
+"""The standard normal 0.99 quantile, a constant: loading a scenario needs it without scipy."""
 
 
 def _check_q(q: float) -> None:

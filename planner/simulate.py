@@ -59,9 +59,7 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -69,8 +67,10 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
+from planner.executors import map_in_order
 from planner.latency import LATENCY_BIN_EDGES_S, hist_percentile
 from planner.model import TIMED_OUT_KEEPS_SLOT, Model
+from planner.progress import Progress, ProgressMode
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
@@ -208,28 +208,13 @@ def results_from_reps(scenario: Scenario, reps: Sequence[RepResult]) -> Results:
     return Results(scenario=scenario, summary=summary, timeline=timeline, requests=requests)
 
 
-def _progress_callback(progress: bool | ProgressCallback, total: int) -> tuple[Any, Any]:
-    """(callback, closer): a rich bar on a TTY for `True`, the given callable, or nothing."""
-    if callable(progress):
-        return progress, None
-    if not progress or not sys.stderr.isatty():
-        return None, None
-    from rich.console import Console
-    from rich.progress import Progress
-
-    bar = Progress(console=Console(stderr=True), transient=True)
-    task = bar.add_task("replications", total=total)
-    bar.start()
-    return (lambda done, _total: bar.update(task, completed=done)), bar.stop
-
-
 def run(
     scenario: Scenario,
     seeds: Sequence[int] | None = None,
     *,
     keep_requests: bool = False,
     processes: int | None = 1,
-    progress: bool | ProgressCallback = False,
+    progress: ProgressMode | ProgressCallback = False,
 ) -> Results:
     """Run one replication per seed (default: scenario.seeds) and assemble Results.
 
@@ -237,9 +222,11 @@ def run(
         scenario: a validated scenario.
         seeds: replication seeds; the `rep` column of every frame holds the seed.
         keep_requests: also keep one row per request (memory grows with requests).
-        processes: worker processes; 1 runs in this process, None uses every CPU.
-        progress: True shows a rich progress bar over replications when stderr is a TTY;
-            a callable is called as `progress(done, total)` after each replication.
+        processes: worker processes (spawned, `planner.executors`); 1 runs in this process,
+            None uses every CPU. The results are the same bit for bit.
+        progress: a `planner.progress.Progress` mode over replications (True: a bar when
+            stderr is a terminal; "always": plain lines otherwise), or a callable, called as
+            `progress(done, total)` after each replication.
 
     Raises:
         ScenarioError: no seeds.
@@ -249,22 +236,15 @@ def run(
         raise ScenarioError("seeds must name at least one replication: []")
     total = len(seed_list)
     workers = (os.cpu_count() or 1) if processes is None else max(1, processes)
-    callback, close = _progress_callback(progress, total)
-    reps: list[RepResult] = []
-    try:
-        if workers == 1 or total <= 1:
-            for s in seed_list:
-                reps.append(run_rep(scenario, s, keep_requests=keep_requests))
-                if callback:
-                    callback(len(reps), total)
-        else:
-            with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
-                tasks = [(scenario, s, keep_requests) for s in seed_list]
-                for rep in pool.map(_run_rep_task, tasks):
-                    reps.append(rep)
-                    if callback:
-                        callback(len(reps), total)
-    finally:
-        if close:
-            close()
+    tasks = [(scenario, s, keep_requests) for s in seed_list]
+    if callable(progress):
+        callback = progress
+        reps = map_in_order(
+            _run_rep_task, tasks, processes=workers, on_done=lambda done: callback(done, total)
+        )
+    else:
+        with Progress(total, text="replications", mode=progress) as bar:
+            reps = map_in_order(
+                _run_rep_task, tasks, processes=workers, on_done=lambda _: bar.advance()
+            )
     return results_from_reps(scenario, reps)
