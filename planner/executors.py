@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
+import urllib.parse
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from planner.errors import PlannerError
+from planner.errors import PlannerError, ScenarioError
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
 
 __all__ = [
+    "SCHEDULER_CONNECT_TIMEOUT_S",
     "Outcome",
     "Task",
+    "check_scheduler",
     "default_processes",
     "map_in_order",
     "process_pool",
@@ -45,6 +49,41 @@ Outcome = dict[str, float] | BaseException
 # NOTE: at most this many tasks are in flight per local worker, so an interrupted or failed
 # sweep leaves little work half-done and memory stays flat for big grids.
 _IN_FLIGHT_PER_WORKER = 4
+SCHEDULER_CONNECT_TIMEOUT_S = 3.0  # a Dask scheduler that does not accept within this is down
+
+
+def check_scheduler(address: str, *, timeout_s: float = SCHEDULER_CONNECT_TIMEOUT_S) -> str:
+    """Check a Dask scheduler address: `tcp://host:port`, and something listening there.
+
+    Only a TCP connection is tried (it takes at most `timeout_s`), so a wrong address fails
+    in seconds rather than after Dask's own connect timeout and retries.
+
+    Raises:
+        ScenarioError: the address is not tcp://host:port, or nothing accepts a connection.
+    """
+    host: str | None = None
+    port: int | None = None
+    try:
+        parts = urllib.parse.urlsplit(address)
+        if parts.scheme == "tcp" and parts.path in ("", "/") and not parts.query:
+            host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number in 0..65535
+        pass
+    if not host or not port:
+        raise ScenarioError(
+            f"--scheduler must be a Dask scheduler address tcp://host:port: {address!r}"
+        )
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except TimeoutError:
+        raise ScenarioError(
+            f"--scheduler: no Dask scheduler answers at {address} within {timeout_s:g} s"
+        ) from None
+    except OSError as exc:
+        raise ScenarioError(
+            f"--scheduler: no Dask scheduler at {address} ({exc.strerror or exc})"
+        ) from None
+    return address
 
 
 def run_task(scenario: Scenario, seed: int) -> dict[str, float]:
@@ -174,8 +213,9 @@ def _run_dask(tasks: Sequence[Task], scheduler: Any) -> Iterator[tuple[int, Outc
     client: Any
     own_client = not isinstance(scheduler, client_class)
     if own_client:
+        address = check_scheduler(str(scheduler))
         try:
-            client = client_class(str(scheduler), timeout="10s")
+            client = client_class(address, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise PlannerError(
                 f"--scheduler: cannot connect to the Dask scheduler at {scheduler}: {exc}"

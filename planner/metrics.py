@@ -109,6 +109,8 @@ def summarise(results: Results, slo: Slo | None = None) -> Summary:
         latency_p99_s_hi=ci95["latency_p99_s"][1],
         slo=slo,
         requests=values["requests"],
+        # One replication has no interval: its own value is judged, and said to be.
+        basis="upper 95 % bound" if len(df) > 1 else "of the one replication",
     )
     return Summary(
         reps=len(df),
