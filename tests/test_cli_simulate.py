@@ -252,8 +252,10 @@ def test_markup_in_the_scenario_name_is_shown_as_written(tmp_path: Path) -> None
 
 def test_one_replication_warns_and_shows_no_interval(spike_file: Path) -> None:
     """seeds 1: a one-line PlannerWarning, no CI column, no "95 %" claim; 2 seeds show both."""
-    code, out, err = invoke(str(spike_file), "--seeds", "1", "--no-progress")
+    html = spike_file.with_suffix(".html")
+    code, out, err = invoke(str(spike_file), "--seeds", "1", "--no-progress", "--html", str(html))
     assert code in (0, 1), err
+    assert "95 %" not in html.read_text(encoding="utf-8")
     warning = [line for line in err.splitlines() if line.startswith("Warning: ")]
     assert len(warning) == 1 and "no confidence interval" in warning[0]
     assert "95 %" not in out

@@ -171,5 +171,9 @@ def summary_table(summary: Any, *, title: str) -> Table:
 
 
 def summary_frame(summary: Any) -> pd.DataFrame:
-    """The same rows as `summary_table`, as a DataFrame (for HTML and CSV)."""
-    return pd.DataFrame(summary_rows(summary), columns=["metric", "mean", "95 % CI"])
+    """The same rows as `summary_table`, as a DataFrame (for HTML and CSV).
+
+    Like the table, it has no interval column for a single replication.
+    """
+    frame = pd.DataFrame(summary_rows(summary), columns=["metric", "mean", "95 % CI"])
+    return frame if int(summary.reps) > 1 else frame.drop(columns="95 % CI")
