@@ -12,7 +12,8 @@ Empirical(samples_s: tuple[float, ...]).
 
 `Distribution` is the union of these classes (usable in annotations and `isinstance`).
 Constructors check their parameters and raise `ValueError`; the scenario loader validates first
-and reports the field path, so users see its messages, not these. Pure: numpy and math only.
+and reports the field path, so users see its messages, not these. Pure: numpy and math, and
+scipy's special functions for the quantiles (imported when a quantile is asked for).
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ __all__ = [
     "Exponential",
     "Gamma",
     "Lognormal",
-    "normal_quantile",
 ]
 
-Z99 = 2.3263478740408408  # standard normal 0.99 quantile
+
+Z99 = 2.3263478740408408
+"""The standard normal 0.99 quantile, a constant: loading a scenario needs it without scipy."""
 
 
 def _check_q(q: float) -> None:
@@ -41,44 +43,11 @@ def _check_q(q: float) -> None:
         raise ValueError(f"quantile q must be in (0, 1): {q!r}")
 
 
-def normal_quantile(q: float) -> float:
-    """Standard normal quantile Φ⁻¹(q) to about 1e-15 relative error.
+def _normal_quantile(q: float) -> float:
+    """Standard normal quantile Φ⁻¹(q): `scipy.stats.norm.ppf`, by `scipy.special.ndtri`."""
+    from scipy.special import ndtri
 
-    Acklam's rational approximation (relative error 1.15e-9) refined by one Halley step
-    on Φ computed with `math.erfc` (P. J. Acklam, "An algorithm for computing the inverse
-    normal cumulative distribution function", 2003).
-    """
-    _check_q(q)
-    a = (-39.69683028665376, 220.9460984245205, -275.9285104469687,
-         138.3577518672690, -30.66479806614716, 2.506628277459239)  # fmt: skip
-    b = (-54.47609879822406, 161.5858368580409, -155.6989798598866,
-         66.80131188771972, -13.28068155288572)  # fmt: skip
-    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838,
-         -2.549732539343734, 4.374664141464968, 2.938163982698783)  # fmt: skip
-    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996, 3.754408661907416)
-    q_low = 0.02425
-    if q < q_low:
-        r = math.sqrt(-2.0 * math.log(q))
-        x = (((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) * r + c[5]) / (
-            (((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1.0
-        )
-    elif q <= 1.0 - q_low:
-        s = q - 0.5
-        r = s * s
-        x = (
-            (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5])
-            * s
-            / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
-        )
-    else:
-        r = math.sqrt(-2.0 * math.log1p(-q))
-        x = -(((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) * r + c[5]) / (
-            (((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1.0
-        )
-    # One Halley step: e = Φ(x) - q.
-    e = 0.5 * math.erfc(-x / math.sqrt(2.0)) - q
-    u = e * math.sqrt(2.0 * math.pi) * math.exp(x * x / 2.0)
-    return x - u / (1.0 + x * u / 2.0)
+    return float(ndtri(q))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,15 +143,16 @@ class Lognormal:
         if not (math.isfinite(p99_s) and p99_s > mean_s):
             raise ValueError(f"p99 must be > mean ({mean_s:g}) for a lognormal: {p99_s!r}")
         log_ratio = math.log(p99_s / mean_s)
-        disc = Z99 * Z99 - 2.0 * log_ratio
+        z99 = Z99
+        disc = z99 * z99 - 2.0 * log_ratio
         if disc < 0:
-            limit = mean_s * math.exp(Z99 * Z99 / 2.0)
+            limit = mean_s * math.exp(z99 * z99 / 2.0)
             raise ValueError(
-                f"p99 must be <= {limit:.4g} (mean × {math.exp(Z99 * Z99 / 2):.2f}) "
+                f"p99 must be <= {limit:.4g} (mean × {math.exp(z99 * z99 / 2):.2f}) "
                 f"for a lognormal with mean {mean_s:g}: {p99_s!r}"
             )
         # Stable form of the smaller root: z − √disc = 2 ln(r) / (z + √disc).
-        sigma = 2.0 * log_ratio / (Z99 + math.sqrt(disc))
+        sigma = 2.0 * log_ratio / (z99 + math.sqrt(disc))
         return cls(mean_s=mean_s, sigma=sigma)
 
     @property
@@ -200,43 +170,9 @@ class Lognormal:
         return rng.lognormal(self.mu, self.sigma, size)
 
     def quantile(self, q: float) -> float:
-        """F⁻¹(q) = exp(μ + σ Φ⁻¹(q))."""
-        return math.exp(self.mu + self.sigma * normal_quantile(q))
-
-
-def _gamma_p(a: float, x: float) -> float:
-    """Regularised lower incomplete gamma P(a, x) (series / Lentz continued fraction)."""
-    if x <= 0:
-        return 0.0
-    log_pre = a * math.log(x) - x - math.lgamma(a)
-    if x < a + 1.0:
-        term = total = 1.0 / a
-        ap = a
-        for _ in range(10_000):
-            ap += 1.0
-            term *= x / ap
-            total += term
-            if abs(term) < abs(total) * 1e-16:
-                break
-        return min(1.0, total * math.exp(log_pre))
-    tiny = 1e-300
-    b = x + 1.0 - a
-    c = 1.0 / tiny
-    d = 1.0 / b
-    h = d
-    for i in range(1, 10_000):
-        an = -i * (i - a)
-        b += 2.0
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-16:
-            break
-    return max(0.0, 1.0 - math.exp(log_pre) * h)
+        """F⁻¹(q) = exp(μ + σ Φ⁻¹(q)), as `scipy.stats.lognorm.ppf(q, σ, scale=e^μ)`."""
+        _check_q(q)
+        return math.exp(self.mu + self.sigma * _normal_quantile(q))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -274,27 +210,15 @@ class Gamma:
         return rng.gamma(self.shape, self.scale_s, size)
 
     def quantile(self, q: float) -> float:
-        """F⁻¹(q) by safeguarded bisection/Newton on P(k, x/θ) (relative accuracy ~1e-12)."""
+        """F⁻¹(q) = θ · P⁻¹(k, q), as `scipy.stats.gamma.ppf(q, k, scale=θ)`.
+
+        P⁻¹ is the inverse of the regularised lower incomplete gamma function
+        (`scipy.special.gammaincinv`).
+        """
         _check_q(q)
-        k = self.shape
-        # Bracket in standardised units y = x/θ.
-        lo, hi = 0.0, max(1.0, k)
-        while _gamma_p(k, hi) < q:
-            lo, hi = hi, hi * 2.0
-        y = 0.5 * (lo + hi)
-        for _ in range(200):
-            p = _gamma_p(k, y)
-            if p < q:
-                lo = y
-            else:
-                hi = y
-            log_pdf = (k - 1.0) * math.log(y) - y - math.lgamma(k) if y > 0 else -math.inf
-            pdf = math.exp(log_pdf)
-            step_y = y - (p - q) / pdf if pdf > 0 else math.nan
-            y = step_y if lo < step_y < hi else 0.5 * (lo + hi)
-            if hi - lo <= 1e-14 * hi:
-                break
-        return y * self.scale_s
+        from scipy.special import gammaincinv
+
+        return float(gammaincinv(self.shape, q)) * self.scale_s
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

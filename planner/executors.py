@@ -1,26 +1,47 @@
-"""Where sweep tasks run: in this process, a local process pool, or a Dask cluster.
+"""Where parallel work runs: in this process, a local process pool, or a Dask cluster.
 
-Every backend runs the same top-level function, `run_task(scenario, seed) -> stats`, so a
-result does not depend on where it was computed (the simulator is deterministic per seed).
-`run_tasks` yields `(index, outcome)` pairs in completion order, where outcome is the stats
-dict or the exception the task raised; the caller decides what an error means. Stopping the
-iteration early (an error, Ctrl-C) cancels what has not started.
+`process_pool(workers)` is the only place planner makes a process pool, always with the
+"spawn" start method: the parent may hold threads (a progress bar, a Dask client) and forking a
+threaded process can deadlock. `map_in_order(fn, items, processes=...)` runs a picklable
+top-level function over items, in this process or in such a pool, and returns the results in
+item order (simulate's replications, the settings search's seeds).
+
+For sweeps, every backend runs the same top-level function, `run_task(scenario, seed) ->
+stats`, so a result does not depend on where it was computed (the simulator is deterministic
+per seed). `run_tasks` yields `(index, outcome)` pairs in completion order, where outcome is
+the stats dict or the exception the task raised; the caller decides what an error means.
+Stopping the iteration early (an error, Ctrl-C) cancels what has not started.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Generator, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import TYPE_CHECKING, Any
+import socket
+import urllib.parse
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from planner.errors import PlannerError
+from planner.errors import PlannerError, ScenarioError
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
 
-__all__ = ["Outcome", "Task", "default_processes", "run_task", "run_tasks"]
+__all__ = [
+    "SCHEDULER_CONNECT_TIMEOUT_S",
+    "Outcome",
+    "Task",
+    "check_scheduler",
+    "default_processes",
+    "map_in_order",
+    "process_pool",
+    "run_task",
+    "run_tasks",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 Task = tuple["Scenario", int]  # (cell scenario, seed)
 Outcome = dict[str, float] | BaseException
@@ -28,6 +49,41 @@ Outcome = dict[str, float] | BaseException
 # NOTE: at most this many tasks are in flight per local worker, so an interrupted or failed
 # sweep leaves little work half-done and memory stays flat for big grids.
 _IN_FLIGHT_PER_WORKER = 4
+SCHEDULER_CONNECT_TIMEOUT_S = 3.0  # a Dask scheduler that does not accept within this is down
+
+
+def check_scheduler(address: str, *, timeout_s: float = SCHEDULER_CONNECT_TIMEOUT_S) -> str:
+    """Check a Dask scheduler address: `tcp://host:port`, and something listening there.
+
+    Only a TCP connection is tried (it takes at most `timeout_s`), so a wrong address fails
+    in seconds rather than after Dask's own connect timeout and retries.
+
+    Raises:
+        ScenarioError: the address is not tcp://host:port, or nothing accepts a connection.
+    """
+    host: str | None = None
+    port: int | None = None
+    try:
+        parts = urllib.parse.urlsplit(address)
+        if parts.scheme == "tcp" and parts.path in ("", "/") and not parts.query:
+            host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number in 0..65535
+        pass
+    if not host or not port:
+        raise ScenarioError(
+            f"--scheduler must be a Dask scheduler address tcp://host:port: {address!r}"
+        )
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except TimeoutError:
+        raise ScenarioError(
+            f"--scheduler: no Dask scheduler answers at {address} within {timeout_s:g} s"
+        ) from None
+    except OSError as exc:
+        raise ScenarioError(
+            f"--scheduler: no Dask scheduler at {address} ({exc.strerror or exc})"
+        ) from None
+    return address
 
 
 def run_task(scenario: Scenario, seed: int) -> dict[str, float]:
@@ -40,6 +96,55 @@ def run_task(scenario: Scenario, seed: int) -> dict[str, float]:
 def default_processes() -> int:
     """The default number of local worker processes: one per CPU."""
     return os.cpu_count() or 1
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` spawned processes; the caller shuts it down (or uses `with`)."""
+    if workers < 1:
+        raise PlannerError(f"processes must be >= 1: {workers}")
+    # NOTE: "spawn", not fork: the parent may hold threads (a Dask client, a progress bar) and
+    # forking a threaded process can deadlock; workers start once and then take many tasks.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def map_in_order(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    processes: int = 1,
+    pool: Executor | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> list[R]:
+    """`[fn(item) for item in items]`, in this process or in worker processes.
+
+    Args:
+        fn: a top-level (picklable) function; it must not depend on the process it runs in,
+            so the results are the same wherever it runs.
+        items: its arguments, picklable.
+        processes: worker processes; 1 runs here. A pool of min(processes, len(items)) is
+            made for this call and shut down after.
+        pool: an open pool to use instead (not shut down here), e.g. for many small calls.
+        on_done: called with the number of results so far after each one, in order.
+    """
+    out: list[R] = []
+    workers = min(processes, len(items))
+    if pool is None and workers <= 1:
+        for item in items:
+            out.append(fn(item))
+            if on_done is not None:
+                on_done(len(out))
+        return out
+    own = pool is None
+    executor = process_pool(workers) if pool is None else pool
+    try:
+        for result in executor.map(fn, items):
+            out.append(result)
+            if on_done is not None:
+                on_done(len(out))
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
+    return out
 
 
 def run_tasks(
@@ -81,10 +186,7 @@ def _run_serial(tasks: Sequence[Task]) -> Iterator[tuple[int, Outcome]]:
 
 
 def _run_pool(tasks: Sequence[Task], workers: int) -> Iterator[tuple[int, Outcome]]:
-    # NOTE: "spawn", not fork: the parent may hold threads (a Dask client, a progress bar) and
-    # forking a threaded process can deadlock; workers start once and then take many tasks.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = process_pool(workers)
     pending: dict[Future[dict[str, float]], int] = {}
     next_index = 0
     try:
@@ -111,8 +213,9 @@ def _run_dask(tasks: Sequence[Task], scheduler: Any) -> Iterator[tuple[int, Outc
     client: Any
     own_client = not isinstance(scheduler, client_class)
     if own_client:
+        address = check_scheduler(str(scheduler))
         try:
-            client = client_class(str(scheduler), timeout="10s")
+            client = client_class(address, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise PlannerError(
                 f"--scheduler: cannot connect to the Dask scheduler at {scheduler}: {exc}"

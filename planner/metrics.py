@@ -20,8 +20,7 @@ Details:
     "rep"; a metric that is NaN in some replications (no served request) is averaged over
     the others, and is NaN if it is NaN in all.
     The interval is mean ± t(0.975, n−1) · s / √n with s the sample standard deviation across
-    replications; t comes from a table for df 1..30 and a Cornish–Fisher series beyond (error
-    < 1e-6), so planner needs no scipy (`planner.stats`).
+    replications; t is scipy's Student-t quantile (`planner.stats.t_quantile_975`).
     `to_json_dict` gives the DESIGN.md keys first, then the other metrics, "reps", "meets_slo"
     and "reasons"; with more than one replication, "<key>_ci95": [lo, hi] for each rate
     (rate_503, rate_504, p_wait) and each latency/wait (mean_wait_s, latency_*). NaN becomes null.
@@ -110,6 +109,8 @@ def summarise(results: Results, slo: Slo | None = None) -> Summary:
         latency_p99_s_hi=ci95["latency_p99_s"][1],
         slo=slo,
         requests=values["requests"],
+        # One replication has no interval: its own value is judged, and said to be.
+        basis="upper 95 % bound" if len(df) > 1 else "of the one replication",
     )
     return Summary(
         reps=len(df),

@@ -42,7 +42,9 @@ Definitions (additions to the contract, all over requests arriving at t >= warmu
         P(wait > 0), or Erlang B's blocking probability when max_request_wait_s = 0.
     latency_*: response time of served (200 and 504) requests: wait + service, or wait +
         scoring_timeout_s for a 504. Percentiles are read from a log histogram
-        (LATENCY_BIN_EDGES_S, error < 0.25 %), or exactly from the records when keep_requests.
+        (LATENCY_BIN_EDGES_S, within 0.25 % of the exact order statistic), with or without
+        keep_requests: `planner.latency.latency_percentiles` gives the same numbers from
+        the request records.
     peak_replicas: largest ready + starting count in [warmup_s, duration_s].
     throughput_rps: 200 responses per second of the window.
     Timeline row k: state at the instant t_s = k (busy: in service on ready replicas; draining
@@ -57,9 +59,7 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,8 +68,10 @@ import pandas as pd
 
 from planner.engine import choose_engine, model_class
 from planner.errors import ScenarioError
+from planner.executors import map_in_order
 from planner.latency import LATENCY_BIN_EDGES_S, hist_percentile
 from planner.model import TIMED_OUT_KEEPS_SLOT
+from planner.progress import Progress, ProgressMode
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
@@ -99,6 +101,7 @@ TIMELINE_COLUMNS = (
     "busy", "n_503", "n_504",
 )  # fmt: skip
 REQUEST_COLUMNS = ("t_arrival_s", "wait_s", "latency_s", "replica", "status")
+LATENCY_QUANTILES = (0.5, 0.95, 0.99)  # latency_p50_s, latency_p95_s, latency_p99_s
 
 ProgressCallback = Callable[[int, int], None]
 """Called as `callback(done, total)` after each finished replication."""
@@ -146,15 +149,11 @@ def run_rep(
     out = model(scenario, seed, policy=policy, keep_requests=keep_requests).run()
     n = out.n_requests
     n_served = out.n_200 + out.n_504
-    if keep_requests and out.requests is not None:
-        warm = scenario.warmup_s
-        lat = np.array([r[2] for r in out.requests if r[0] >= warm and r[4] != 503])
-        pcts = [float(np.quantile(lat, q)) if lat.size else math.nan for q in (0.5, 0.95, 0.99)]
-    else:
-        pcts = [
-            hist_percentile(out.latency_hist, q, out.latency_min_s, out.latency_max_s)
-            for q in (0.5, 0.95, 0.99)
-        ]
+    # One percentile estimator whether or not the records are kept (`planner.latency`).
+    pcts = [
+        hist_percentile(out.latency_hist, q, out.latency_min_s, out.latency_max_s)
+        for q in LATENCY_QUANTILES
+    ]
     window = out.window_s
     stats: dict[str, float] = {
         "rep": seed,
@@ -214,28 +213,13 @@ def results_from_reps(scenario: Scenario, reps: Sequence[RepResult]) -> Results:
     return Results(scenario=scenario, summary=summary, timeline=timeline, requests=requests)
 
 
-def _progress_callback(progress: bool | ProgressCallback, total: int) -> tuple[Any, Any]:
-    """(callback, closer): a rich bar on a TTY for `True`, the given callable, or nothing."""
-    if callable(progress):
-        return progress, None
-    if not progress or not sys.stderr.isatty():
-        return None, None
-    from rich.console import Console
-    from rich.progress import Progress
-
-    bar = Progress(console=Console(stderr=True), transient=True)
-    task = bar.add_task("replications", total=total)
-    bar.start()
-    return (lambda done, _total: bar.update(task, completed=done)), bar.stop
-
-
 def run(
     scenario: Scenario,
     seeds: Sequence[int] | None = None,
     *,
     keep_requests: bool = False,
     processes: int | None = 1,
-    progress: bool | ProgressCallback = False,
+    progress: ProgressMode | ProgressCallback = False,
     engine: str = "auto",
 ) -> Results:
     """Run one replication per seed (default: scenario.seeds) and assemble Results.
@@ -244,9 +228,11 @@ def run(
         scenario: a validated scenario.
         seeds: replication seeds; the `rep` column of every frame holds the seed.
         keep_requests: also keep one row per request (memory grows with requests).
-        processes: worker processes; 1 runs in this process, None uses every CPU.
-        progress: True shows a rich progress bar over replications when stderr is a TTY;
-            a callable is called as `progress(done, total)` after each replication.
+        processes: worker processes (spawned, `planner.executors`); 1 runs in this process,
+            None uses every CPU. The results are the same bit for bit.
+        progress: a `planner.progress.Progress` mode over replications (True: a bar when
+            stderr is a terminal; "always": plain lines otherwise), or a callable, called as
+            `progress(done, total)` after each replication.
         engine: "python", "compiled" or "auto" (compiled above
             planner.engine.COMPILED_MIN_REQUESTS expected requests when numba is installed).
 
@@ -259,22 +245,15 @@ def run(
     engine = choose_engine(engine, scenario)
     total = len(seed_list)
     workers = (os.cpu_count() or 1) if processes is None else max(1, processes)
-    callback, close = _progress_callback(progress, total)
-    reps: list[RepResult] = []
-    try:
-        if workers == 1 or total <= 1:
-            for s in seed_list:
-                reps.append(run_rep(scenario, s, keep_requests=keep_requests, engine=engine))
-                if callback:
-                    callback(len(reps), total)
-        else:
-            with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
-                tasks = [(scenario, s, keep_requests, engine) for s in seed_list]
-                for rep in pool.map(_run_rep_task, tasks):
-                    reps.append(rep)
-                    if callback:
-                        callback(len(reps), total)
-    finally:
-        if close:
-            close()
+    tasks = [(scenario, s, keep_requests, engine) for s in seed_list]
+    if callable(progress):
+        callback = progress
+        reps = map_in_order(
+            _run_rep_task, tasks, processes=workers, on_done=lambda done: callback(done, total)
+        )
+    else:
+        with Progress(total, text="replications", mode=progress) as bar:
+            reps = map_in_order(
+                _run_rep_task, tasks, processes=workers, on_done=lambda _: bar.advance()
+            )
     return results_from_reps(scenario, reps)

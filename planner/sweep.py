@@ -16,10 +16,9 @@ import hashlib
 import itertools
 import json
 import math
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,7 @@ import pandas as pd
 from planner._version import __version__
 from planner.errors import PlannerError, ScenarioError
 from planner.executors import Outcome, run_tasks
+from planner.progress import Progress, ProgressMode
 from planner.slo import judge_slo
 from planner.stats import mean_ci_within
 
@@ -116,7 +116,7 @@ def run_sweep(
     out_dir: str | Path,
     scheduler: Any = None,
     processes: int | None = None,
-    progress: bool | Literal["always"] = True,
+    progress: ProgressMode = True,
     fresh: bool = False,
 ) -> pd.DataFrame:
     """Run every cell × seed of the sweep and return the long results table.
@@ -131,7 +131,8 @@ def run_sweep(
         out_dir: directory for the cache and the results (created if missing).
         scheduler: a Dask scheduler address or `distributed.Client`; None = local processes.
         processes: local worker processes (default one per CPU; 1 = in this process).
-        progress: a progress bar on stderr when it is a terminal; "always" forces it.
+        progress: a `planner.progress.Progress` mode: True, a bar on stderr when it is a
+            terminal; "always", plain lines when it is not.
         fresh: ignore cached rows (new rows still go to the cache).
 
     Raises:
@@ -159,7 +160,11 @@ def run_sweep(
     todo = [i for i, row in enumerate(stats) if row is None]
     n_cached = len(pairs) - len(todo)
 
-    with _Progress(len(pairs), n_cached, progress) as bar, cache_path.open("a") as cache_file:
+    bar = Progress(
+        len(pairs), text="sweep", mode=progress, completed=n_cached, note=_counts(0, n_cached),
+        transient=False,
+    )  # fmt: skip
+    with bar, cache_path.open("a") as cache_file:
         tasks = [(scenarios[pairs[i][0]], pairs[i][1]) for i in todo]
         results = run_tasks(tasks, scheduler=scheduler, processes=processes)
         try:
@@ -171,6 +176,7 @@ def run_sweep(
                 cache_file.write(line + "\n")
                 cache_file.flush()
                 bar.advance()
+                bar.note(_counts(bar.done - n_cached, n_cached))
         finally:
             results.close()  # cancels what has not started when we stop early
 
@@ -213,6 +219,10 @@ def cell_summary(df: pd.DataFrame, slo: Slo) -> pd.DataFrame:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _counts(computed: int, cached: int) -> str:
+    return f"{computed} computed, {cached} cached"
 
 
 def _check(outcome: Outcome, cell: Mapping[str, Any], seed: int) -> dict[str, float]:
@@ -319,40 +329,3 @@ def _fields_of(df: pd.DataFrame) -> list[str]:
 def _write_results(frame: pd.DataFrame, out: Path) -> None:
     frame.to_parquet(out / "results.parquet", index=False)
     frame.to_csv(out / "results.csv", index=False)
-
-
-class _Progress:
-    """A rich progress bar over tasks on stderr, showing computed and cached counts."""
-
-    def __init__(self, total: int, cached: int, mode: bool | Literal["always"]) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        console = Console(file=sys.stderr)
-        enabled = mode == "always" or (bool(mode) and console.is_terminal)
-        self._cached = cached
-        self._computed = 0
-        self._progress = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not enabled,
-            transient=False,
-        )
-        self._task = self._progress.add_task(self._text(), total=total, completed=cached)
-
-    def _text(self) -> str:
-        return f"sweep: {self._computed} computed, {self._cached} cached"
-
-    def advance(self) -> None:
-        self._computed += 1
-        self._progress.update(self._task, advance=1, description=self._text())
-
-    def __enter__(self) -> _Progress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()

@@ -197,3 +197,91 @@ def test_bad_options_exit_2(spike_file: Path, args: list[str]) -> None:
     """Contradictory or invalid options are usage errors (exit 2)."""
     code, _, _ = invoke(str(spike_file), *args)
     assert code == 2
+
+
+# ---- bad input: one line on stderr, exit 2, nothing simulated ---------------------------------
+
+
+def _one_line_error(code: int, out: str, err: str, *words: str) -> None:
+    assert code == 2, (out, err)
+    lines = err.strip().splitlines()
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors) == 1 and all(line.startswith(("Error: ", "Warning: ")) for line in lines)
+    assert "Traceback" not in err + out
+    for word in words:
+        assert word in errors[0], (word, errors[0])
+
+
+@pytest.mark.parametrize(
+    ("option", "target", "words"),
+    [
+        ("--out", "file", ["--out", "this is a file"]),
+        ("--out", "/proc/planner-out", ["--out", "/proc"]),
+        ("--out", "/proc/self", ["--out", "/proc"]),
+        ("--html", "dir", ["--html", "this is a directory"]),
+        ("--html", "/proc/report.html", ["--html", "/proc"]),
+    ],
+)
+def test_unwritable_outputs_are_refused_before_simulating(
+    spike_file: Path, tmp_path: Path, option: str, target: str, words: list[str]
+) -> None:
+    """--out that is a file or under /proc, --html that is a directory: one line, exit 2."""
+    if target == "file":
+        path = tmp_path / "taken"
+        path.write_text("keep me")
+    elif target == "dir":
+        path = tmp_path / "a-dir"
+        path.mkdir()
+    else:
+        path = Path(target)
+    _one_line_error(*invoke(str(spike_file), option, str(path), "--seed", "1"), *words)
+    if target == "file":
+        assert path.read_text() == "keep me"
+
+
+def test_markup_in_the_scenario_name_is_shown_as_written(tmp_path: Path) -> None:
+    """A name with rich markup ("[/bold]oops") is printed literally, in the table and the HTML."""
+    path = tmp_path / "markup.yaml"
+    path.write_text(SHORT_SPIKE.replace("name: short-spike", 'name: "[/bold]oops [red]x"'))
+    html = tmp_path / "r.html"
+    code, out, err = invoke(str(path), "--no-progress", "--html", str(html))
+    assert code == 0, err
+    assert "[/bold]oops [red]x: 150 s simulated" in out
+    assert "[/bold]oops [red]x" in html.read_text(encoding="utf-8")
+
+
+def test_one_replication_warns_and_shows_no_interval(spike_file: Path) -> None:
+    """seeds 1: a one-line PlannerWarning, no CI column, no "95 %" claim; 2 seeds show both."""
+    html = spike_file.with_suffix(".html")
+    code, out, err = invoke(str(spike_file), "--seeds", "1", "--no-progress", "--html", str(html))
+    assert code in (0, 1), err
+    assert "95 %" not in html.read_text(encoding="utf-8")
+    warning = [line for line in err.splitlines() if line.startswith("Warning: ")]
+    assert len(warning) == 1 and "no confidence interval" in warning[0]
+    assert "95 %" not in out
+    code, out, err = invoke(str(spike_file), "--seeds", "2", "--no-progress")
+    assert "no confidence interval" not in err
+    assert "95 % CI" in out
+
+
+@pytest.mark.parametrize("args", [["--seeds", "1000000"], ["--seeds", str(10**15)]])
+def test_a_million_seeds_is_refused_at_once(spike_file: Path, args: list[str]) -> None:
+    """10⁶ seeds (or 10¹⁵) is refused with the estimate and the way to go ahead anyway."""
+    code, out, err = invoke(str(spike_file), *args)
+    _one_line_error(code, out, err, "simulated requests", "--allow-large")
+
+
+def test_a_scenario_of_a_trillion_requests_is_refused(tmp_path: Path) -> None:
+    """10⁶ rps for 10⁶ s (10¹² requests in one run, each within its bound) is refused at once."""
+    path = tmp_path / "huge.yaml"
+    text = SHORT_SPIKE.replace("seeds: 2", "seeds: 1").replace(
+        "duration_s: 150", "duration_s: 1000000"
+    )
+    text = text.replace(
+        "  pattern:\n    - {duration_s: 40, rps: 5}\n    - {duration_s: 40, rps: 30}\n"
+        "    - {duration_s: 70, rps: 5}\n",
+        "  rps: 1000000\n",
+    )
+    path.write_text(text)
+    code, out, err = invoke(str(path))
+    _one_line_error(code, out, err, "1e+12 simulated requests", "--allow-large")

@@ -10,13 +10,13 @@ import pytest
 from scipy import stats
 
 from planner.distributions import (
+    Z99,
     Constant,
     Distribution,
     Empirical,
     Exponential,
     Gamma,
     Lognormal,
-    normal_quantile,
 )
 
 N = 400_000
@@ -44,9 +44,35 @@ def test_sample_mean_and_scv_match(dist: Distribution, rng: np.random.Generator)
     assert scv_hat == pytest.approx(dist.scv, rel=0.08, abs=1e-12)
 
 
+# Standard normal quantiles z(q), NIST/SEMATECH e-Handbook Table 1.3.6.7.1 and Abramowitz &
+# Stegun Table 26.5, to nine decimals.
+PUBLISHED_Z = {0.5: 0.0, 0.9: 1.281551566, 0.95: 1.644853627, 0.975: 1.959963985,
+               0.99: 2.326347874, 0.999: 3.090232306}  # fmt: skip
+# Chi-square quantiles χ²(q; df), NIST/SEMATECH e-Handbook Table 1.3.6.7.4, three decimals.
+# χ²(df) is the gamma with shape df/2 and scale 2, i.e. Gamma(mean_s=df, shape=df/2).
+PUBLISHED_CHI2 = [
+    (1, 0.95, 3.841), (1, 0.99, 6.635), (2, 0.95, 5.991), (5, 0.05, 1.145), (5, 0.95, 11.070),
+    (10, 0.05, 3.940), (10, 0.95, 18.307), (10, 0.99, 23.209), (30, 0.95, 43.773),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("q", "z"), sorted(PUBLISHED_Z.items()))
+def test_lognormal_quantile_matches_published_normal_quantiles(q: float, z: float) -> None:
+    """Lognormal F⁻¹(q) = exp(μ + σ z(q)) with z from the printed normal table."""
+    ln = Lognormal(mean_s=0.5, sigma=0.8)
+    assert ln.quantile(q) == pytest.approx(math.exp(ln.mu + 0.8 * z), rel=1e-9)
+    assert ln.quantile(1 - q) * ln.quantile(q) == pytest.approx(math.exp(2 * ln.mu), rel=1e-9)
+
+
+@pytest.mark.parametrize(("df", "q", "chi2"), PUBLISHED_CHI2)
+def test_gamma_quantile_matches_the_chi_square_table(df: int, q: float, chi2: float) -> None:
+    """Gamma(mean df, shape df/2) is χ²(df): its quantiles equal the printed table's."""
+    assert Gamma(mean_s=float(df), shape=df / 2).quantile(q) == pytest.approx(chi2, abs=6e-4)
+
+
 @pytest.mark.parametrize("q", [0.001, 0.05, 0.5, 0.9, 0.99, 0.9999])
 def test_quantiles_match_scipy(q: float) -> None:
-    """Quantiles equal scipy's for the parametric families."""
+    """Quantiles equal scipy.stats' ppf for the parametric families (its parametrisations)."""
     ln = Lognormal(mean_s=0.5, sigma=0.8)
     assert ln.quantile(q) == pytest.approx(
         stats.lognorm.ppf(q, 0.8, scale=math.exp(ln.mu)), rel=1e-10
@@ -59,7 +85,6 @@ def test_quantiles_match_scipy(q: float) -> None:
         assert g.quantile(q) == pytest.approx(
             stats.gamma.ppf(q, shape, scale=1.5 / shape), rel=1e-9
         )
-    assert normal_quantile(q) == pytest.approx(stats.norm.ppf(q), rel=1e-12, abs=1e-14)
     assert Constant(value_s=3.0).quantile(q) == 3.0
 
 
@@ -69,7 +94,7 @@ def test_lognormal_from_mean_p99_reproduces_p99(mean: float, p99: float) -> None
     d = Lognormal.from_mean_p99(mean, p99)
     assert stats.lognorm.mean(d.sigma, scale=math.exp(d.mu)) == pytest.approx(mean, rel=1e-12)
     assert stats.lognorm.ppf(0.99, d.sigma, scale=math.exp(d.mu)) == pytest.approx(p99, rel=1e-9)
-    assert d.sigma < 2.3263478740408408  # the smaller (light-tailed) root
+    assert d.sigma < PUBLISHED_Z[0.99]  # the smaller (light-tailed) root
 
 
 def test_lognormal_from_mean_p99_known_sigma() -> None:
@@ -147,3 +172,8 @@ def test_frozen_and_same_seed_same_draws() -> None:
     assert np.array_equal(a, b)
     with pytest.raises(ValueError, match="q must be in"):
         d.quantile(1.0)
+
+
+def test_z99_constant_is_the_normal_quantile() -> None:
+    """The constant Z99 used by from_mean_p99 is z(0.99) of the printed normal table."""
+    assert pytest.approx(PUBLISHED_Z[0.99], abs=1e-9) == Z99

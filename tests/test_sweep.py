@@ -316,3 +316,68 @@ def test_cli_without_sweep_block_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "no sweep" in result.output
     assert "Traceback" not in result.output
+
+
+# ---- bad input on `planner sweep`: one line on stderr, exit 2 ---------------------------------
+
+GRID = "  deployment.min_replicas: [1, 4]\n"
+
+
+def _sweep_error(args: list[str], *words: str) -> None:
+    result = CliRunner().invoke(app, ["sweep", *args])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.output
+    for word in words:
+        assert word in errors[0], (word, errors[0])
+
+
+@pytest.mark.parametrize(
+    ("address", "words"),
+    [
+        ("bogus", ["tcp://host:port", "'bogus'"]),
+        ("tcp://127.0.0.1", ["tcp://host:port"]),
+        ("http://127.0.0.1:8786", ["tcp://host:port"]),
+        ("tcp://127.0.0.1:1", ["no Dask scheduler at tcp://127.0.0.1:1"]),
+    ],
+)
+def test_cli_bogus_scheduler_fails_fast(tmp_path: Path, address: str, words: list[str]) -> None:
+    """A --scheduler that is not tcp://host:port, or where nothing listens: one line, exit 2."""
+    path = write_scenario(tmp_path, GRID)
+    _sweep_error([str(path), "--out", str(tmp_path / "o"), "--scheduler", address], *words)
+    assert not (tmp_path / "o").exists()  # refused before anything was written
+
+
+def test_cli_unwritable_outputs(tmp_path: Path) -> None:
+    """--out that is a file or under /proc, --html that is a directory: one line, exit 2."""
+    path = write_scenario(tmp_path, GRID)
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    _sweep_error([str(path), "--out", str(taken)], "--out", "this is a file")
+    _sweep_error([str(path), "--out", "/proc/planner-sweep"], "--out", "/proc")
+    args = [str(path), "--out", str(tmp_path / "o"), "--html", str(tmp_path)]
+    _sweep_error(args, "--html", "this is a directory")
+
+
+def test_cli_refuses_too_much_work(tmp_path: Path) -> None:
+    """cells × seeds × requests past the limit is refused at once, naming --allow-large.
+
+    20 cells × 10,000 seeds (the most a scenario may name) × ~1,700 requests ≈ 3.4e8 > 2e8.
+    """
+    grid = f"  deployment.min_replicas: {list(range(1, 21))}\n"
+    path = write_scenario(tmp_path, grid, base=SMALL.replace("seeds: [1, 2]", "seeds: 10000"))
+    _sweep_error([str(path), "--out", str(tmp_path / "o")], "simulated requests", "--allow-large")
+
+
+def test_cli_markup_name_and_one_seed(tmp_path: Path) -> None:
+    """A rich-markup name prints as written; one seed warns once and shows no upper bound."""
+    base = SMALL.replace("name: small", 'name: "[/bold]oops"').replace("seeds: [1, 2]", "seeds: 1")
+    path = write_scenario(tmp_path, GRID, base=base)
+    args = ["sweep", str(path), "--out", str(tmp_path / "o"), "--processes", "1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "sweep [/bold]oops: 2 cells" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
+    assert len(warnings) == 1 and "no confidence interval" in warnings[0]
+    assert "one seed: no interval" in result.stdout and "95 %" not in result.stdout

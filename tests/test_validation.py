@@ -20,7 +20,7 @@ from planner.loadtest.calibrate import (
 from planner.loadtest.compare import Measurement, Tolerance, compare
 from planner.scenario import Scenario, scenario_from_dict, scenario_to_dict
 from planner.simulate import Results
-from planner.stats import betainc, clopper_pearson, quantile_ci
+from planner.stats import clopper_pearson, quantile_ci
 
 T2 = 4.302652730  # t(0.975, 2)
 
@@ -97,12 +97,6 @@ def test_clopper_pearson_edges() -> None:
     assert clopper_pearson(0, 0) == (0.0, 1.0)
     with pytest.raises(ValueError, match="k must be"):
         clopper_pearson(5, 4)
-
-
-@pytest.mark.parametrize(("a", "b", "x"), [(0.5, 0.5, 0.2), (2.5, 3.5, 0.3), (50, 950, 0.06)])
-def test_betainc_matches_scipy(a: float, b: float, x: float) -> None:
-    """The regularised incomplete beta equals scipy's Beta CDF."""
-    assert betainc(a, b, x) == pytest.approx(stats.beta.cdf(x, a, b), rel=1e-10)
 
 
 def test_quantile_ci_ranks_and_coverage() -> None:

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from planner.cli._app import app, handles_errors, stdout_is_terminal
-from planner.cli._common import TableOrJson, choose_seeds, json_safe, with_warnings
+from planner.cli._common import (
+    TableOrJson,
+    check_output_dir,
+    check_output_file,
+    choose_seeds,
+    json_safe,
+    warn_one_replication,
+    with_warnings,
+)
 from planner.engine import COMPILED_MIN_REQUESTS
 from planner.errors import PlannerError
 
@@ -84,6 +92,14 @@ def simulate(
             f"{COMPILED_MIN_REQUESTS:,} requests.",
         ),
     ] = Engine.auto,
+    allow_large: Annotated[
+        bool,
+        typer.Option(
+            "--allow-large",
+            help="Run even when the estimated work (requests × seeds) is past the limit that "
+            "is otherwise refused (planner.budget.MAX_REQUESTS_WITHOUT_ALLOW).",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a scenario: 503/504 rates, latency, replicas over time and cost, with 95 % CIs."""
     if seeds is not None and seed is not None:
@@ -99,13 +115,21 @@ def simulate(
     # The per-request table is written with --out unless --no-requests; --csv writes it as CSV.
     requests = out is not None and requests is not False
 
+    from planner.budget import check_work, estimate_requests
     from planner.metrics import summarise
     from planner.recommend.insights import describe, explain_503s
     from planner.scenario import load_scenario
     from planner.simulate import run
 
     scenario = with_warnings(lambda: load_scenario(file))
+    runs = 1 if seed is not None else len(scenario.seeds) if seeds is None else seeds
+    check_work(requests_per_run=estimate_requests(scenario), runs=runs, allow_large=allow_large)
     seed_list = choose_seeds(scenario.seeds, n=seeds, one=seed)
+    if out is not None:
+        check_output_dir(out, "--out")
+    if html is not None:
+        check_output_file(html, "--html")
+    with_warnings(lambda: warn_one_replication(seed_list, "--seeds N"))
     workers = processes or max(1, min(len(seed_list), os.cpu_count() or 1))
     show_progress = not no_progress and stdout_is_terminal()
     results = with_warnings(
@@ -236,6 +260,7 @@ def _print_report(
 ) -> None:
     """The human output: a heading, the summary table with CIs, why the 503s, files written."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from planner.report import summary_table
@@ -250,17 +275,17 @@ def _print_report(
     )
     reps = len(seed_list)
     console.print(
-        f"[bold]{scenario.name}[/bold]: {scenario.duration_s:g} s simulated, "
+        f"[bold]{escape(scenario.name)}[/bold]: {scenario.duration_s:g} s simulated, "
         f"{scenario.warmup_s:g} s warm-up excluded, {reps} replication{'s' if reps != 1 else ''}; "
         f"{scaling}"
     )
-    console.print(summary_table(summary, title="Results"))
+    console.print(summary_table(summary, title="Results"))  # escapes what it shows
     console.print("[bold]Why the 503s[/bold]")
     bullets = Table.grid(padding=(0, 1))
     bullets.add_column(width=1)
     bullets.add_column()
     for line in why:
-        bullets.add_row("•", line)
+        bullets.add_row("•", escape(line))
     console.print(bullets)
     if written:
-        console.print("Wrote " + ", ".join(str(p) for p in written))
+        console.print(escape("Wrote " + ", ".join(str(p) for p in written)))

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from planner.cli._app import app, handles_errors
-from planner.cli._common import TableOrJson, json_safe
+from planner.cli._common import (
+    TableOrJson,
+    check_output_dir,
+    check_output_file,
+    json_safe,
+    warn_one_replication,
+    with_warnings,
+)
 
 if TYPE_CHECKING:  # pandas is imported by the library call, not at CLI start-up
     import pandas as pd
@@ -49,18 +56,40 @@ def sweep(
     output_format: Annotated[
         TableOrJson, typer.Option("--format", help="Summary as a table or JSON.")
     ] = TableOrJson.table,
+    allow_large: Annotated[
+        bool,
+        typer.Option(
+            "--allow-large",
+            help="Run even when the estimated work (requests × cells × seeds) is past the "
+            "limit that is otherwise refused (planner.budget.MAX_REQUESTS_WITHOUT_ALLOW).",
+        ),
+    ] = False,
 ) -> None:
     """Run a grid of scenario variants over seeds; show which cells meet the SLO, cheapest first."""
+    from planner.budget import check_work, estimate_requests
     from planner.errors import ScenarioError
+    from planner.executors import check_scheduler
     from planner.scenario import load_scenario
-    from planner.sweep import cell_summary, run_sweep, swept_fields
+    from planner.sweep import cell_scenarios, cell_summary, grid, run_sweep, swept_fields
 
-    scenario = load_scenario(file)
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    scenario = with_warnings(lambda: load_scenario(file))
     fields = swept_fields(scenario)
     if not fields:
         raise ScenarioError(f"{file}: no sweep: block (planner sweep needs dotted field -> values)")
     axes = _plot_axes(plot, fields)
     out_dir = out if out is not None else Path(f"sweep-{_slug(scenario.name)}")
+    variants = cell_scenarios(scenario, grid(scenario))
+    check_work(
+        requests_per_run=max(estimate_requests(v) for v in variants),
+        runs=len(variants) * len(scenario.seeds),
+        allow_large=allow_large,
+    )
+    check_output_dir(out_dir, "--out")
+    if html is not None:
+        check_output_file(html, "--html")
+    with_warnings(lambda: warn_one_replication(scenario.seeds, "seeds: N in the scenario file"))
 
     df = run_sweep(scenario, out_dir=out_dir, scheduler=scheduler, processes=processes, fresh=fresh)
     cells = cell_summary(df, scenario.slo)
@@ -162,28 +191,30 @@ def _print_table(
     out_dir: Path,
 ) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.measure import Measurement
     from rich.table import Table
 
     from planner.report import format_rate
 
+    one_seed = bool(len(ranked)) and int(ranked["seeds"].max()) < 2
+    basis = "one seed: no interval" if one_seed else "95 % upper bounds across seeds"
+    # Names and swept values are the user's text: shown as written, never read as rich markup.
     table = Table(
-        title=f"sweep {name}: {len(ranked)} cells, cheapest first",
-        caption=(
-            f"SLO: 503 rate ≤ {slo.max_rate_503:g}, p99 ≤ {slo.latency_p99_s:g} s "
-            "(95 % upper bounds across seeds)"
-        ),
+        title=escape(f"sweep {name}: {len(ranked)} cells, cheapest first"),
+        caption=f"SLO: 503 rate ≤ {slo.max_rate_503:g}, p99 ≤ {slo.latency_p99_s:g} s ({basis})",
     )
     for header in _short_names(fields):
-        table.add_column(header)
+        table.add_column(escape(header))
     for column in ("503 rate", "503 hi", "p99 s", "replica-h", *(["cost"] * (cost_col == "cost"))):
         table.add_column(column, justify="right")
     table.add_column("SLO")
     best_found = False
     for _, row in ranked.iterrows():
         passed = bool(row["meets_slo"])
-        cells = [_fmt(row[f]) for f in fields]
-        cells += [format_rate(row["rate_503"]), format_rate(row["rate_503_hi"])]
+        cells = [escape(_fmt(row[f])) for f in fields]
+        upper = "—" if int(row["seeds"]) < 2 else format_rate(row["rate_503_hi"])
+        cells += [format_rate(row["rate_503"]), upper]
         cells += [f"{row['latency_p99_s']:.3g}", f"{row['replica_hours']:.3g}"]
         if cost_col == "cost":
             cells.append(f"{row['cost']:.2f}")
@@ -204,8 +235,10 @@ def _print_table(
     else:
         console.print("No cell meets the SLO.")
     console.print(
-        f"{counts['computed']} tasks computed, {counts['cached']} cached; "
-        f"results in {out_dir}/results.parquet"
+        escape(
+            f"{counts['computed']} tasks computed, {counts['cached']} cached; "
+            f"results in {out_dir}/results.parquet"
+        )
     )
 
 

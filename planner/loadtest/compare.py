@@ -21,7 +21,7 @@ questions for `planner loadtest`:
 
 The per-second frames to plot come from `planner.loadtest.timeline`.
 
-Pure numpy/pandas: the intervals come from `planner.stats` (no scipy).
+Pure numpy/pandas: the intervals come from `planner.stats`.
 """
 
 from __future__ import annotations

@@ -29,11 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from planner import metrics, simulate
 from planner.errors import InfeasibleError
+from planner.executors import map_in_order
 from planner.formulas import replicas_needed
 from planner.scenario import with_overrides
 
 if TYPE_CHECKING:
     from planner.metrics import Summary
+    from planner.progress import Progress
     from planner.scenario import Scenario
     from planner.simulate import Results
 
@@ -152,6 +154,7 @@ class Evaluator:
         self.cache: dict[tuple[int, int, float], Candidate] = {}
         self.order: list[Candidate] = []
         self.step = "min"  # recorded on each new candidate: the search sets it as it goes
+        self.progress: Progress | None = None  # advanced after each new candidate
 
     @property
     def exhausted(self) -> bool:
@@ -181,11 +184,8 @@ class Evaluator:
             "deployment.replicas": min(max(settled, min_replicas, 1), max_replicas),
         }
         scenario = with_overrides(self.scenario, overrides, warn=False)
-        if self.pool is None:
-            results = simulate.run(scenario, self.seeds, processes=1)
-        else:
-            reps = list(self.pool.map(_rep_task, [(scenario, s) for s in self.seeds]))
-            results = simulate.results_from_reps(scenario, reps)
+        reps = map_in_order(_rep_task, [(scenario, s) for s in self.seeds], pool=self.pool)
+        results = simulate.results_from_reps(scenario, reps)
         summary = metrics.summarise(results)
         meets = summary.meets_slo is True
         hours = summary.values["replica_seconds"] / 3600.0
@@ -204,6 +204,8 @@ class Evaluator:
         )
         self.cache[key] = cand
         self.order.append(cand)
+        if self.progress is not None:
+            self.progress.advance()
         return cand
 
 

@@ -52,14 +52,15 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from planner.errors import PlannerError, ScenarioError
+from planner.executors import process_pool
 from planner.formulas import max_replicas_rule, replicas_needed, smallest_replicas
+from planner.progress import Progress, ProgressMode
 from planner.recommend.closed_form import Recommendation, closed_form_recommendation
 from planner.recommend.evaluate import (
     CANDIDATE_COLUMNS,
@@ -275,6 +276,7 @@ def search_settings(
     max_replicas_cap: int | None = None,
     processes: int | None = None,
     max_simulations: int = DEFAULT_MAX_SIMULATIONS,
+    progress: ProgressMode = True,
 ) -> SearchResult:
     """Cheapest min_replicas, max_replicas and target_utilization meeting the scenario's SLO.
 
@@ -290,6 +292,8 @@ def search_settings(
         processes: worker processes for the seeds of one candidate; None: 1, or every core
             when one evaluation simulates more than PARALLEL_REQUESTS requests.
         max_simulations: most candidate evaluations (each over every seed).
+        progress: a `planner.progress.Progress` mode over candidates simulated (True: a bar
+            when stderr is a terminal).
 
     Raises:
         ScenarioError: an argument or the scenario does not allow a search (autoscaler none).
@@ -345,12 +349,15 @@ def search_settings(
         rule_max = {t: min(m, max_replicas_cap) for t, m in rule_max.items()}
 
     workers = _pool_size(scenario, processes)
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    pool = process_pool(workers) if workers > 1 else None
     ev = Evaluator(
         scenario, base_rps=base_rps, price=cost_per_replica_hour, pool=pool, budget=max_simulations
     )
     found: dict[float, Candidate] = {}
     measured_h = (scenario.duration_s - scenario.warmup_s) / 3600.0
+    bar = Progress(None, text="search: candidates simulated", mode=progress)
+    ev.progress = bar
+    bar.start()
     try:
         start = upper
         for t in tried:  # high to low: a lower target never needs a higher minimum
@@ -377,6 +384,7 @@ def search_settings(
         ev.step = "check"
         chosen, neighbour, max_neighbour = _settle(ev, min(passing, key=_cost_key), floor)
     finally:
+        bar.stop()
         if pool is not None:
             pool.shutdown()
 

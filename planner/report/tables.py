@@ -132,28 +132,37 @@ def slo_verdict(summary: Any) -> str:
     if summary.meets_slo is None:
         return "SLO: not checked"
     if summary.meets_slo:
+        if summary.reps < 2:
+            return "SLO: met by the one replication's values (no interval from one run)"
         return "SLO: met (upper 95 % bounds within the objective)"
     reasons = "; ".join(summary.reasons) if summary.reasons else "see the table"
     return f"SLO: NOT met: {reasons}"
 
 
 def summary_table(summary: Any, *, title: str) -> Table:
-    """A rich table of a `metrics.Summary`: metric, mean over reps, 95 % CI; SLO verdict below."""
+    """A rich table of a `metrics.Summary`: metric, mean over reps, 95 % CI; SLO verdict below.
+
+    With one replication there is no interval, and no interval column. Every text is shown as
+    written (rich markup escaped): a title may carry a user's scenario name.
+    """
+    from rich.markup import escape
     from rich.table import Table
 
     reps = int(summary.reps)
     table = Table(
-        title=title,
-        caption=slo_verdict(summary),
+        title=escape(title),
+        caption=escape(slo_verdict(summary)),
         caption_justify="left",
         title_justify="left",
     )
     table.add_column("metric")
     table.add_column(f"mean of {reps} rep{'s' if reps != 1 else ''}", justify="right")
-    table.add_column("95 % CI", justify="right")
+    if reps > 1:
+        table.add_column("95 % CI", justify="right")
     for label, mean, ci in summary_rows(summary):
         style = "bold red" if label.startswith("503") and mean not in ("0", "0 %") else None
-        table.add_row(label, mean, ci, style=style)
+        cells = [escape(label), escape(mean), *([escape(ci)] if reps > 1 else [])]
+        table.add_row(*cells, style=style)
     if summary.meets_slo is False:
         table.caption_style = "bold red"
     elif summary.meets_slo:
@@ -162,5 +171,9 @@ def summary_table(summary: Any, *, title: str) -> Table:
 
 
 def summary_frame(summary: Any) -> pd.DataFrame:
-    """The same rows as `summary_table`, as a DataFrame (for HTML and CSV)."""
-    return pd.DataFrame(summary_rows(summary), columns=["metric", "mean", "95 % CI"])
+    """The same rows as `summary_table`, as a DataFrame (for HTML and CSV).
+
+    Like the table, it has no interval column for a single replication.
+    """
+    frame = pd.DataFrame(summary_rows(summary), columns=["metric", "mean", "95 % CI"])
+    return frame if int(summary.reps) > 1 else frame.drop(columns="95 % CI")
