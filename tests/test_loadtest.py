@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats
 from typer.testing import CliRunner
 
 from planner.cli import app
@@ -136,26 +137,32 @@ def test_too_few_replicas_give_503s_and_exit_1(too_small: Any) -> None:
 
 
 @pytest.mark.slow
-def test_recommended_settings_give_no_503s_and_exit_0(
+def test_recommended_settings_keep_503s_within_the_slo(
     big_enough: Any, recommended: dict[str, Any]
 ) -> None:
-    """With `planner recommend`'s settings the SLO holds, measured and predicted; exit 0."""
+    """With `planner recommend`'s settings 503s stay within the SLO, measured and predicted."""
     code, doc, stderr, out = big_enough
     assert recommended["min_replicas"] > 1  # the recommendation is a real warm pool
-    assert code == 0, doc["reasons"]
-    assert doc["ok"] is True and doc["meets_slo"] is True
     # The recommendation promises the SLO (503s <= 1 %), not zero: both sides stay within it.
     slo_503 = SPEC["slo"]["max_rate_503"]
+    counts = doc["counts"]
+    k, n = counts["n_503"] + counts["n_429"], counts["requests"]
     assert doc["rate_503"]["measured"] <= slo_503
     assert doc["rate_503"]["predicted"] <= slo_503
-    assert doc["counts"]["n_503"] <= slo_503 * doc["counts"]["requests"]
+    assert doc["agrees_with_prediction"] is True, doc["reasons"]
+    # A run of ~500 requests shows 503s <= 1 % only if the upper Clopper–Pearson bound does
+    # (0 503s: ~0.7 %; one or more: above 1 %): then exit 0, else 1 with the reason.
+    upper = 1.0 if k == n else float(stats.beta.ppf(0.975, k + 1, n - k))
+    assert doc["rate_503"]["measured_ci95"][1] == pytest.approx(upper, rel=1e-6)
+    assert doc["meets_slo"] is (upper <= slo_503)
+    assert code == (0 if upper <= slo_503 else 1), doc["reasons"]
     lat = doc["latency_p95_s"]
     assert lat["agrees"] is True
     assert 0.1 <= lat["measured"] < 0.5  # 0.1 s service plus little queueing
     replicas = pd.read_csv(out / "replicas.csv")
     # the warm pool was there all along
     assert replicas["measured_ready"].min() >= recommended["min_replicas"]
-    assert "FAILED" not in stderr
+    assert ("FAILED" in stderr) is (code == 1)
     _assert_calibrated(doc)
     assert doc["as_specified"]["rate_503"]["predicted"] <= slo_503
 

@@ -220,6 +220,9 @@ def test_slo_is_judged_on_the_measured_upper_bound(scenario: Scenario) -> None:
         stats.beta.ppf(0.975, 1, 1000), rel=1e-9
     )
     assert few.meets_slo is False and few.agrees_with_prediction is True
+    # 0 of n shows 0.1 % from n = 3,688 on (the Clopper–Pearson bound, scipy's)
+    assert stats.beta.ppf(0.975, 1, 3688) <= 0.001 < stats.beta.ppf(0.975, 1, 3687)
+    assert any("too short to show it: at least 3,688 requests" in r for r in few.reasons)
     many = compare(_measured(5000, 0), _predicted(scenario, [0.0] * 3, [0.1] * 3), strict)
     assert stats.beta.ppf(0.975, 1, 5000) < 0.001
     assert many.meets_slo is True and many.ok and many.reasons == ()

@@ -292,6 +292,8 @@ def compare(
     if meets is False:
         count = f" (measured {_pct(rate)}: {n_over} of {n})"
         reasons = [f"SLO missed: {r}" + count * r.startswith("rate") for r in reasons]
+        if rate <= slo.max_rate_503 < rate_hi:
+            reasons.append(_too_short(slo.max_rate_503))
     notes = list(measured.notes)
     paired_rep = seed is not None and bool((summary["rep"].to_numpy() == seed).any())
     agrees = n > 0 and paired_rep
@@ -394,6 +396,16 @@ def _validity(
     elif lag.size:
         notes.append(f"load generator lag: p99 {lag_p99 * 1000:.1f} ms after schedule")
     return valid
+
+
+def _too_short(max_rate: float) -> str:
+    """Why a measured rate within the objective does not meet it: too few requests to show it."""
+    # With 0 overloads in n requests the upper bound is 1 − 0.025^(1/n) (Clopper–Pearson).
+    needed = math.ceil(math.log(0.025) / math.log1p(-max_rate)) if max_rate > 0 else math.inf
+    return (
+        f"the measured 503 rate is within slo.max_rate_503 but the run is too short to show it: "
+        f"at least {needed:,} requests without an overload would (a longer duration_s)"
+    )
 
 
 def _pct(x: float) -> str:
