@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner.errors import PlannerWarning  # noqa: E402  (after the checkout is on the path)
+from planner.errors import PlannerError, PlannerWarning  # noqa: E402  (the checkout is on the path)
 from planner.loadtest.judge import judge, predict, prediction_seeds  # noqa: E402
 from planner.loadtest.run import measure  # noqa: E402
 from planner.scenario import load_scenario  # noqa: E402
@@ -146,6 +146,13 @@ def page(rows: list[dict[str, Any]], seeds_n: int, wall_s: float) -> str:
         f"The verdict columns are `planner loadtest`'s ({seeds_n} seeds: the paired one and "
         "the others for the band's spread).",
         "",
+        "**The verdict.** A metric agrees when the measured 95 % interval overlaps the band "
+        "around the paired prediction: the other seeds' spread (a Student-t prediction "
+        "interval of one replication) plus one stated allowance: the measured per-request "
+        "overhead (latency − router queue wait − replica slot time) for latencies, half of "
+        "`slo.max_rate_503` for the 503 rate, one replica (the 1 s polling) for the peak. Too "
+        "high and too low both disagree.",
+        "",
         "**Noise.** The machine is shared (2 cores, other jobs running at the same time), so "
         "the router, the replicas and Locust compete for CPU; latencies carry that contention "
         "and one run is one sample. Rerun it on a quiet machine before quoting a single row.",
@@ -195,13 +202,21 @@ def main() -> None:
     if not files:
         parser.error(f"no scenario files in {args.scenarios}")
     started = dt.datetime.now(dt.UTC)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="planner-accuracy-") as tmp:
         for file in files:
             print(f"{file.name} ...", file=sys.stderr, flush=True)
-            rows.append(run_scenario(file, args.seeds, Path(tmp) / file.stem))
+            try:
+                rows.append(run_scenario(file, args.seeds, Path(tmp) / file.stem))
+            except PlannerError as exc:  # one failed deployment does not lose the others
+                print(f"{file.name} failed: {exc}", file=sys.stderr, flush=True)
+                failed.append(f"{file.name}: {str(exc).splitlines()[0]}")
     wall_s = (dt.datetime.now(dt.UTC) - started).total_seconds()
-    args.out.write_text(page(rows, args.seeds, wall_s), encoding="utf-8")
+    text = page(rows, args.seeds, wall_s)
+    if failed:
+        text += "\nScenarios that could not run: " + "; ".join(failed) + "\n"
+    args.out.write_text(text, encoding="utf-8")
     for which in ("specified", "calibrated"):
         print(
             f"{which}: median |error| p95 {headline(rows, 'latency_p95_s', which):.1f} %, "

@@ -154,3 +154,22 @@ def test_a_cold_start_stated_1s_when_it_is_8s_disagrees(tmp_path: Path) -> None:
     right = judge(scenario, seeds, measured, predicted, calibrate=True)
     assert right.calibration is not None and right.calibration.measured_cold_start_s >= 7.5
     assert right.checks["rate_503"].agrees is True, right.reasons
+
+
+@pytest.mark.slow
+def test_a_deployment_that_cannot_start_exits_3(tmp_path: Path) -> None:
+    """A score.py whose init() raises: the deployment fails, exit 3, one line, no traceback."""
+    score = tmp_path / "broken_score.py"
+    score.write_text(
+        "def init():\n    raise RuntimeError('model file missing')\n\n"
+        "def run(raw_data):\n    return raw_data\n",
+        encoding="utf-8",
+    )
+    file = tmp_path / "fixed.yaml"
+    file.write_text(yaml.safe_dump(FIXED), encoding="utf-8")
+    result = runner.invoke(
+        app, ["loadtest", str(file), "--score", str(score), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("Error: local deployment of ")
+    assert "Traceback" not in result.stderr
