@@ -149,7 +149,7 @@ def page(rows: list[dict[str, Any]], seeds_n: int, wall_s: float) -> str:
         "**The verdict.** A metric agrees when the measured 95 % interval overlaps the band "
         "around the paired prediction: the other seeds' spread (a Student-t prediction "
         "interval of one replication) plus one stated allowance: the measured per-request "
-        "overhead (latency − router queue wait − replica slot time) for latencies, half of "
+        "overhead (the median /stats round trip during the test) for latencies, half of "
         "`slo.max_rate_503` for the 503 rate, one replica (the 1 s polling) for the peak. Too "
         "high and too low both disagree.",
         "",

@@ -18,7 +18,7 @@ from planner.loadtest.calibrate import (
     platform_times,
 )
 from planner.loadtest.compare import JUDGED_METRICS, Measurement, Tolerance, compare
-from planner.loadtest.verdict import little_mean_wait_s, measured_overhead
+from planner.loadtest.verdict import measured_overhead
 from planner.scenario import Scenario, Slo, scenario_from_dict, scenario_to_dict
 from planner.simulate import Results
 from planner.stats import betainc, clopper_pearson, quantile_ci
@@ -242,24 +242,33 @@ def test_no_paired_seed_cannot_agree(scenario: Scenario) -> None:
     )
 
 
-def test_overhead_is_latency_minus_wait_minus_slot(scenario: Scenario) -> None:
-    """Latency 0.13 s, queue 1.0 on average over 20 s for 400 requests (0.05 s), slot 0.07 s."""
-    platform = PlatformTimes(start_times_s=(), starts_during_test=False, slot_time_s=0.07,
-                             dispatched=400)  # fmt: skip
+def test_overhead_is_the_median_stats_round_trip_after_warmup(scenario: Scenario) -> None:
+    """Polls of 2 ms and one of 50 ms: the median, 2 ms, is every latency's allowance."""
+    scenario = scenario_from_dict({**scenario_to_dict(scenario), "warmup_s": 5})
+    rtt = np.full(20, 0.002)
+    rtt[10] = 0.05  # one slow poll does not move the median
+    rtt[:5] = 0.5  # polls during warm-up do not count
     polls = pd.DataFrame({"t_s": np.arange(20.0), "ready": 6, "starting": 0, "draining": 0,
-                          "queued": np.tile([0, 2], 10), "busy": 3, "desired": 6})  # fmt: skip
-    m = _measured(400, 0, latency_s=0.13, platform=platform, replicas=polls)
+                          "queued": 0, "busy": 3, "desired": 6, "rtt_s": rtt})  # fmt: skip
+    m = _measured(1000, 0, replicas=polls)
     overhead = measured_overhead(m, scenario)
-    assert overhead.mean_wait_s == pytest.approx(1.0 * 20 / 400)
-    assert overhead.overhead_s == pytest.approx(0.13 - 0.05 - 0.07)
-    v = compare(m, _predicted(scenario, [0.0] * 3, [0.1] * 3))
-    assert v.checks["latency_p95_s"].allowance == pytest.approx(0.01)
-    assert v.checks["rate_503"].allowance == pytest.approx(0.005)
-    assert "per-request overhead 10.0 ms" in " ".join(v.notes)
-    # 503s that waited max_request_wait_s (0.5 s) take their share of the queued time
-    assert little_mean_wait_s(1.0, 20.0, 10, 20, 0.5) == pytest.approx(10.0 / 10)
-    assert little_mean_wait_s(1.0, 20.0, 10, 50, 0.5) == 0.0
-    assert math.isnan(measured_overhead(_measured(400, 0), scenario).overhead_s)  # remote
+    assert overhead.overhead_s == pytest.approx(0.002) and overhead.polls == 15
+    predicted = _predicted(scenario, [0.0] * 3, [0.1] * 3, p50=[0.1] * 3)
+    v = compare(m, predicted)
+    for name in ("latency_p50_s", "latency_p95_s", "latency_p99_s"):
+        assert v.checks[name].allowance == pytest.approx(0.002)
+    assert v.checks["latency_p50_s"].band == pytest.approx((0.098, 0.102))
+    assert v.checks["rate_503"].allowance == pytest.approx(0.005)  # the SLO's, not this
+    assert "per-request overhead 2.0 ms: the median round trip" in " ".join(v.notes)
+    # 0.1 s + 2 ms agrees, + 5 ms does not
+    assert (
+        compare(_measured(1000, 0, 0.102, replicas=polls), predicted).checks["latency_p50_s"].agrees
+    )
+    late = compare(_measured(1000, 0, 0.105, replicas=polls), predicted)
+    assert late.checks["latency_p50_s"].agrees is False
+    remote = measured_overhead(_measured(400, 0), scenario)
+    assert math.isnan(remote.overhead_s) and remote.polls == 0
+    assert compare(_measured(1000, 0), predicted).checks["latency_p50_s"].allowance == 0.0
 
 
 def test_peak_replicas_band_allows_the_polling_resolution(scenario: Scenario) -> None:

@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 MEASURED_COLUMNS = ("t_s", "lag_s", "status", "response_time_s")
-REPLICA_COLUMNS = ("t_s", "ready", "starting", "draining", "queued", "busy", "desired")
+REPLICA_COLUMNS = ("t_s", "ready", "starting", "draining", "queued", "busy", "desired", "rtt_s")
 # Latency quantiles judged, by metric name (the simulator's summary columns).
 LATENCY_QUANTILES = {"latency_p50_s": 0.50, "latency_p95_s": 0.95, "latency_p99_s": 0.99}
 JUDGED_METRICS = ("rate_503", *LATENCY_QUANTILES, "peak_replicas")

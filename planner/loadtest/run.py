@@ -79,7 +79,7 @@ def locust_command(
 
 
 class StatsPoller:
-    """Polls a deployment's /stats in a thread: replicas, queue and busy over time."""
+    """Polls a deployment's /stats in a thread: replicas, queue, busy and the round trip."""
 
     def __init__(self, stats: Callable[[], dict[str, Any]], interval_s: float = 1.0) -> None:
         self._stats = stats
@@ -92,13 +92,15 @@ class StatsPoller:
     def _loop(self) -> None:
         while not self._stop.is_set():
             now = time.time()
+            sent = time.perf_counter()
             with contextlib.suppress(Exception):  # a missed poll is a gap, not a failure
                 doc = self._stats()
+                rtt_s = time.perf_counter() - sent  # one HTTP exchange with the router
                 rep = doc["replicas"]
                 self.latest = doc
                 self._rows.append(
                     (now, rep.get("ready", 0), rep.get("starting", 0), rep.get("draining", 0),
-                     doc.get("queued", 0), doc.get("busy", 0), doc.get("desired", 0))
+                     doc.get("queued", 0), doc.get("busy", 0), doc.get("desired", 0), rtt_s)
                 )  # fmt: skip
             self._stop.wait(self._interval_s)
 
@@ -111,7 +113,11 @@ class StatsPoller:
         self._thread.join(5.0)
 
     def frame(self, t0_epoch: float) -> pd.DataFrame:
-        """REPLICA_COLUMNS with t_s relative to `t0_epoch` (the load test's start)."""
+        """REPLICA_COLUMNS with t_s relative to `t0_epoch` (the load test's start).
+
+        `rtt_s` is the poll's own round trip: one HTTP exchange with the router under the
+        test's load (`planner.loadtest.verdict.measured_overhead`).
+        """
         df = pd.DataFrame(self._rows, columns=list(REPLICA_COLUMNS))
         df["t_s"] = df["t_s"] - t0_epoch
         return df

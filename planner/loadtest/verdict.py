@@ -11,8 +11,8 @@ prediction. What still separates the measurement from it:
   statistics for a latency quantile); the measurement agrees when that interval overlaps the
   band, so the band is widened by it on each side;
 - what the model leaves out, ONE stated allowance per kind of metric:
-  - latency: the deployment's measured per-request overhead (`overhead_s`: the HTTP hops
-    and the router's own work, which a simulated request does not pay);
+  - latency: the deployment's measured per-request overhead (`measured_overhead`: an HTTP
+    exchange with the router under the test's load, which a simulated request does not pay);
   - 503 rate: a fraction of the SLO (`Tolerance.rate_503_slo_fraction` × slo.max_rate_503), so
     the allowance is small where the objective is strict;
   - peak replicas: the /stats polling resolution (`Tolerance.replicas`, one replica: a poll
@@ -40,9 +40,7 @@ __all__ = [
     "Band",
     "Overhead",
     "Tolerance",
-    "little_mean_wait_s",
     "measured_overhead",
-    "overhead_s",
     "paired_band",
 ]
 
@@ -119,42 +117,12 @@ def paired_band(
     return Band(paired=paired, spread=spread, allowance=allowance, band=band, seeds=n)
 
 
-def little_mean_wait_s(
-    mean_queued: float, window_s: float, n_served: int, n_expired: int, max_wait_s: float
-) -> float:
-    """Mean queue wait of the served requests, by Little's law on the router's queue.
-
-    The time-average queue length over the window (`mean_queued`, from the /stats polls) times
-    the window is the total time requests spent queued; the `n_expired` requests that waited
-    `max_wait_s` and got 503 take their share, the rest is the served requests'. NaN when
-    nothing was served or the queue was not observed.
-    """
-    if n_served <= 0 or not math.isfinite(mean_queued):
-        return math.nan
-    queued_s = mean_queued * window_s - n_expired * max_wait_s
-    return max(queued_s, 0.0) / n_served
-
-
-def overhead_s(mean_latency_s: float, slot_time_s: float, mean_wait_s: float) -> float:
-    """The per-request overhead the model leaves out: latency − wait − time in a replica slot.
-
-    `mean_latency_s` is what the load generator measured (served requests), `slot_time_s` the
-    router's mean time a request held a replica (`busy_seconds / dispatched` from /stats) and
-    `mean_wait_s` the router's mean queue wait (`little_mean_wait_s`). What is left is the
-    client's and the router's HTTP work. Never below 0; NaN when a part is unknown.
-    """
-    value = mean_latency_s - slot_time_s - mean_wait_s
-    return max(value, 0.0) if math.isfinite(value) else math.nan
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Overhead:
-    """The measured per-request overhead and its parts (NaN where not observable)."""
+    """The measured per-request overhead (NaN where not observable) and its sample size."""
 
     overhead_s: float
-    mean_latency_s: float
-    slot_time_s: float
-    mean_wait_s: float
+    polls: int
 
     @property
     def allowance_s(self) -> float:
@@ -163,51 +131,35 @@ class Overhead:
 
     @property
     def detail(self) -> str:
-        """`per-request overhead 2.1 ms = latency 0.1406 s − wait 0.0375 s − slot 0.1010 s`."""
+        """`per-request overhead 2.1 ms: the median round trip of ...`."""
         if not math.isfinite(self.overhead_s):
             return (
                 "per-request overhead not measured (the endpoint's /stats is not observable): "
                 "latency allowance 0"
             )
         return (
-            f"per-request overhead {1000 * self.overhead_s:.1f} ms = measured mean latency "
-            f"{self.mean_latency_s:.4f} s − queue wait {self.mean_wait_s:.4f} s − replica slot "
-            f"{self.slot_time_s:.4f} s (the latency allowance)"
+            f"per-request overhead {1000 * self.overhead_s:.1f} ms: the median round trip of "
+            f"the router's /stats over {self.polls} polls during the test (the latency "
+            "allowance)"
         )
 
 
 def measured_overhead(measured: Measurement, scenario: Scenario) -> Overhead:
-    """The deployment's per-request overhead, from the measurement and its /stats.
+    """The deployment's per-request overhead: the median /stats round trip during the test.
 
-    Mean latency of the 2xx answers after warm-up, minus the router's mean queue wait (Little's
-    law on the polled queue length, `verdict.little_mean_wait_s`), minus the mean time a
-    request held a replica slot (`PlatformTimes.slot_time_s`). None of it comes from the
-    model, so a wrong model cannot hide in it. NaN for a remote endpoint.
+    A simulated request costs its wait and its service time, nothing else; a real one also
+    makes an HTTP exchange with the router (parsing, the event loop's turn, the answer back)
+    under the test's CPU load. The /stats polls make that same exchange once a second from
+    this process, so their median round trip over [warmup_s, duration_s) measures it. It
+    involves neither the queue nor the replicas, so a wrong model cannot hide in it. NaN for a
+    remote endpoint (nothing polled).
     """
-    req = measured.requests
-    t = req["t_s"].to_numpy(dtype=np.float64)
-    status = req["status"].to_numpy(dtype=np.int64)
-    window = (t >= scenario.warmup_s) & (t < scenario.duration_s)
-    ok = window & (status >= 200) & (status < 300)
-    latency = req["response_time_s"].to_numpy(dtype=np.float64)[ok]
-    mean_latency = float(latency.mean()) if latency.size else math.nan
-    slot = measured.platform.slot_time_s if measured.platform is not None else math.nan
-    wait = math.nan
     polls = measured.replicas
-    if polls is not None and len(polls):
-        inside = polls[(polls["t_s"] >= scenario.warmup_s) & (polls["t_s"] < scenario.duration_s)]
-        mean_queued = float(inside["queued"].mean()) if len(inside) else math.nan
-        n_expired = int(np.isin(status[window], (429, 503)).sum())
-        wait = little_mean_wait_s(
-            mean_queued,
-            scenario.duration_s - scenario.warmup_s,
-            int(ok.sum()),
-            n_expired if scenario.deployment.max_request_wait_s > 0 else 0,
-            scenario.deployment.max_request_wait_s,
-        )
-    return Overhead(
-        overhead_s=overhead_s(mean_latency, slot, wait),
-        mean_latency_s=mean_latency,
-        slot_time_s=slot,
-        mean_wait_s=wait,
-    )
+    if polls is None or "rtt_s" not in polls.columns:
+        return Overhead(overhead_s=math.nan, polls=0)
+    t = polls["t_s"].to_numpy(dtype=np.float64)
+    rtt = polls["rtt_s"].to_numpy(dtype=np.float64)
+    rtt = rtt[(t >= scenario.warmup_s) & (t < scenario.duration_s) & np.isfinite(rtt)]
+    if not rtt.size:
+        return Overhead(overhead_s=math.nan, polls=0)
+    return Overhead(overhead_s=float(np.median(rtt)), polls=int(rtt.size))
