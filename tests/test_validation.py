@@ -17,12 +17,11 @@ from planner.loadtest.calibrate import (
     compare_calibrated,
     platform_times,
 )
-from planner.loadtest.compare import Measurement, Tolerance, compare
-from planner.scenario import Scenario, scenario_from_dict, scenario_to_dict
+from planner.loadtest.compare import JUDGED_METRICS, Measurement, Tolerance, compare
+from planner.loadtest.verdict import measured_overhead
+from planner.scenario import Scenario, Slo, scenario_from_dict, scenario_to_dict
 from planner.simulate import Results
 from planner.stats import clopper_pearson, quantile_ci
-
-T2 = 4.302652730  # t(0.975, 2)
 
 
 @pytest.fixture
@@ -40,9 +39,13 @@ def scenario() -> Scenario:
 
 
 def _predicted(
-    scenario: Scenario, rates: list[float], p95: list[float], p99: list[float] | None = None
+    scenario: Scenario,
+    rates: list[float],
+    p95: list[float],
+    p99: list[float] | None = None,
+    p50: list[float] | None = None,
 ) -> Results:
-    """Results with one summary row per seed and a flat timeline."""
+    """Results with one summary row per seed (rep = 0, 1, ...) and a flat timeline."""
     reps = len(rates)
     summary = pd.DataFrame(
         {
@@ -50,6 +53,7 @@ def _predicted(
             "requests": 1000,
             "n_503": [round(r * 1000) for r in rates],
             "rate_503": rates,
+            "latency_p50_s": p50 or [0.1] * reps,
             "latency_p95_s": p95,
             "latency_p99_s": p99 or p95,
             "peak_replicas": 6,
@@ -66,7 +70,9 @@ def _predicted(
     return Results(scenario=scenario, summary=summary, timeline=timeline, requests=None)
 
 
-def _measured(n: int, n_503: int, latency_s: float = 0.1, **kwargs: object) -> Measurement:
+def _measured(
+    n: int, n_503: int, latency_s: float | np.ndarray = 0.1, seed: int | None = 0, **kwargs: object
+) -> Measurement:
     """n requests evenly over 20 s; the first n_503 answered 503, the rest 200 after latency_s."""
     status = np.where(np.arange(n) < n_503, 503, 200)
     requests = pd.DataFrame(
@@ -77,7 +83,7 @@ def _measured(n: int, n_503: int, latency_s: float = 0.1, **kwargs: object) -> M
             "response_time_s": np.where(status == 503, 0.2, latency_s),
         }
     )
-    return Measurement(requests=requests, sent=n, **kwargs)  # type: ignore[arg-type]
+    return Measurement(requests=requests, sent=n, seed=seed, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -136,63 +142,138 @@ def test_quantile_ci_small_samples_keep_their_coverage() -> None:
     assert missed_below == pytest.approx(stats.binom.cdf(16, 20, 0.95), abs=0.02)
 
 
-def test_agreement_inside_the_band(scenario: Scenario) -> None:
-    """5 % measured vs seeds at 4, 5, 6 %: band = prediction interval ± tolerance ± CP noise."""
-    predicted = _predicted(scenario, [0.04, 0.05, 0.06], [0.1, 0.1, 0.1])
+def test_band_is_the_paired_seed_plus_the_other_seeds_spread(scenario: Scenario) -> None:
+    """Seed 0 sent: band = its 5 % ± t(0.975, 2)·s·√(4/3) of seeds 1–3 ± 0.5 % ± CP noise."""
+    predicted = _predicted(scenario, [0.05, 0.03, 0.05, 0.07], [0.1] * 4)
     v = compare(_measured(1000, 50), predicted)
     check = v.checks["rate_503"]
-    half = T2 * 0.01 * math.sqrt(1 + 1 / 3)
-    tol = 0.01 + 0.5 * 0.05
-    cp_lo = stats.beta.ppf(0.025, 50, 951)
-    cp_hi = stats.beta.ppf(0.975, 51, 950)
-    assert check.predicted == pytest.approx(0.05)
-    assert check.predicted_interval == pytest.approx((0.05 - half, 0.05 + half))
+    spread = stats.t.ppf(0.975, 2) * 0.02 * math.sqrt(1 + 1 / 3)  # sd of 3 %, 5 %, 7 %: 2 %
+    allowance = 0.5 * 0.01  # half of slo.max_rate_503
+    cp_lo, cp_hi = stats.beta.ppf(0.025, 50, 951), stats.beta.ppf(0.975, 51, 950)
+    assert check.paired == 0.05 and check.predicted == pytest.approx(0.05)
+    assert check.spread == pytest.approx(spread, rel=1e-6)
+    assert check.allowance == pytest.approx(allowance)
     assert check.band == pytest.approx(
-        (max(0.0, 0.05 - half - tol - (cp_hi - 0.05)), 0.05 + half + tol + (0.05 - cp_lo))
-    )
-    assert check.agrees is True
-    assert v.agrees_with_prediction is True
-    assert v.meets_slo is False  # 5 % > 1 %
-    assert not v.ok
-    assert any("SLO missed: measured 503 rate 5.00 % (50 of 1000" in r for r in v.reasons)
-    assert v.counts["n_503"] == 50 and v.counts["requests"] == 1000
+        (max(0.0, 0.05 - spread - allowance - (cp_hi - 0.05)),
+         0.05 + spread + allowance + (0.05 - cp_lo)),
+        rel=1e-6,
+    )  # fmt: skip
+    assert check.agrees is True and v.agrees_with_prediction is True
+    assert v.meets_slo is False and not v.ok  # 5 % > 1 %
+    assert any(r.startswith("SLO missed: rate_503 measured upper 95 % bound") for r in v.reasons)
+    assert any("(measured 5.00 %: 50 of 1000)" in r for r in v.reasons)
 
 
-def test_disagreement_outside_the_band(scenario: Scenario) -> None:
-    """30 % measured vs seeds at 4–6 % is above the band: not agreeing, and said so."""
-    v = compare(_measured(1000, 300), _predicted(scenario, [0.04, 0.05, 0.06], [0.1] * 3))
+def test_the_paired_seed_not_the_mean_is_the_prediction(scenario: Scenario) -> None:
+    """Seeds at 2, 6, 6, 6 % (mean 5 %): 5 % measured with seed 0's arrivals disagrees."""
+    predicted = _predicted(scenario, [0.02, 0.06, 0.06, 0.06], [0.1] * 4)
+    v = compare(_measured(1000, 50, seed=0), predicted)
+    check = v.checks["rate_503"]
+    assert check.predicted == pytest.approx(0.05)  # the mean would be a perfect match
+    assert check.paired == 0.02 and check.spread == pytest.approx(0.0, abs=1e-12)
+    assert check.agrees is False  # 5 % (CP 3.7–6.5 %) vs 2 % ± 0.5 %
+    assert "measured 503 rate 5.00 % is above the band" in v.reasons[-1]
+    # with seed 1's arrivals the paired value is 6 % and seeds 0, 2, 3 spread it widely
+    assert compare(_measured(1000, 50, seed=1), predicted).checks["rate_503"].agrees is True
+
+
+def test_latency_is_two_sided(scenario: Scenario) -> None:
+    """p50 0.07 s or 0.13 s measured vs 0.1 s predicted (seeds 0.098–0.102 s): both disagree."""
+    predicted = _predicted(scenario, [0.0] * 4, [0.2] * 4, p50=[0.1, 0.098, 0.1, 0.102])
+    right = compare(_measured(1000, 0, latency_s=0.1), predicted)
+    assert right.checks["latency_p50_s"].agrees is True
+    for latency, side in ((0.07, "below"), (0.13, "above")):
+        v = compare(_measured(1000, 0, latency_s=latency), predicted)
+        assert v.checks["latency_p50_s"].agrees is False, latency
+        assert not v.agrees_with_prediction
+        assert any(f"latency p50 {latency:.3f} s is {side} the band" in r for r in v.reasons)
+    assert set(JUDGED_METRICS) >= set(right.checks)  # 503 rate, p50, p95, p99 (no replicas)
+    assert all(check.judged for check in right.checks.values())
+
+
+def test_the_503_allowance_is_relative_to_the_slo(scenario: Scenario) -> None:
+    """0 503s predicted, 5 of 1000 measured: agrees under a 1 % SLO, disagrees under 0.1 %."""
+    predicted = _predicted(scenario, [0.0] * 4, [0.1] * 4)
+    measured = _measured(1000, 5)
+    loose = compare(measured, predicted)  # slo 1 %: allowance 0.5 % > CP lower bound 0.16 %
+    assert loose.checks["rate_503"].agrees is True
+    strict = Slo(max_rate_503=0.001, latency_p99_s=0.5)
+    v = compare(measured, predicted, strict)  # allowance 0.05 % < 0.16 %
+    assert v.checks["rate_503"].allowance == pytest.approx(0.0005)
+    assert stats.beta.ppf(0.025, 5, 996) > 0.0005
     assert v.checks["rate_503"].agrees is False
+    with pytest.raises(ValueError, match="rate_503_slo_fraction must be >= 0"):
+        Tolerance(rate_503_slo_fraction=-1.0)
+
+
+def test_slo_is_judged_on_the_measured_upper_bound(scenario: Scenario) -> None:
+    """0 of 1000 cannot show a 0.1 % SLO (CP upper 0.37 %); 0 of 5000 can (0.074 %)."""
+    strict = Slo(max_rate_503=0.001, latency_p99_s=0.5)
+    few = compare(_measured(1000, 0), _predicted(scenario, [0.0] * 3, [0.1] * 3), strict)
+    assert few.checks["rate_503"].measured_ci95[1] == pytest.approx(
+        stats.beta.ppf(0.975, 1, 1000), rel=1e-9
+    )
+    assert few.meets_slo is False and few.agrees_with_prediction is True
+    # 0 of n shows 0.1 % from n = 3,688 on (the Clopper–Pearson bound, scipy's)
+    assert stats.beta.ppf(0.975, 1, 3688) <= 0.001 < stats.beta.ppf(0.975, 1, 3687)
+    assert any("too short to show it: at least 3,688 requests" in r for r in few.reasons)
+    many = compare(_measured(5000, 0), _predicted(scenario, [0.0] * 3, [0.1] * 3), strict)
+    assert stats.beta.ppf(0.975, 1, 5000) < 0.001
+    assert many.meets_slo is True and many.ok and many.reasons == ()
+    slow = compare(
+        _measured(5000, 0, latency_s=0.6), _predicted(scenario, [0.0] * 3, [0.6] * 3), strict
+    )
+    assert slow.meets_slo is False
+    assert any("latency_p99_s measured upper 95 % bound 0.6 s" in r for r in slow.reasons)
+
+
+def test_no_paired_seed_cannot_agree(scenario: Scenario) -> None:
+    """Seed 9 was sent but never simulated: no paired prediction, said so."""
+    v = compare(_measured(1000, 0, seed=9), _predicted(scenario, [0.0] * 3, [0.1] * 3))
     assert v.agrees_with_prediction is False
-    assert any("measured 503 rate 30.00 % is above the predicted band" in r for r in v.reasons)
+    assert any(
+        "seed 9 (the arrivals sent) is not among the simulated seeds" in r for r in v.reasons
+    )
 
 
-def test_no_503s_within_slo_and_prediction(scenario: Scenario) -> None:
-    """0 of 1000 measured, 0 predicted: SLO met, agrees, ok; tolerance sets the band's top."""
-    v = compare(_measured(1000, 0), _predicted(scenario, [0.0, 0.0, 0.0], [0.1, 0.11, 0.12]))
-    assert v.checks["rate_503"].band == pytest.approx((0.0, 0.01))
-    assert v.meets_slo is True
-    assert v.agrees_with_prediction is True
-    assert v.ok
-    assert v.reasons == ()
+def test_overhead_is_the_median_stats_round_trip_after_warmup(scenario: Scenario) -> None:
+    """Polls of 2 ms and one of 50 ms: the median, 2 ms, is every latency's allowance."""
+    scenario = scenario_from_dict({**scenario_to_dict(scenario), "warmup_s": 5})
+    rtt = np.full(20, 0.002)
+    rtt[10] = 0.05  # one slow poll does not move the median
+    rtt[:5] = 0.5  # polls during warm-up do not count
+    polls = pd.DataFrame({"t_s": np.arange(20.0), "ready": 6, "starting": 0, "draining": 0,
+                          "queued": 0, "busy": 3, "desired": 6, "rtt_s": rtt})  # fmt: skip
+    m = _measured(1000, 0, replicas=polls)
+    overhead = measured_overhead(m, scenario)
+    assert overhead.overhead_s == pytest.approx(0.002) and overhead.polls == 15
+    predicted = _predicted(scenario, [0.0] * 3, [0.1] * 3, p50=[0.1] * 3)
+    v = compare(m, predicted)
+    for name in ("latency_p50_s", "latency_p95_s", "latency_p99_s"):
+        assert v.checks[name].allowance == pytest.approx(0.002)
+    assert v.checks["latency_p50_s"].band == pytest.approx((0.098, 0.102))
+    assert v.checks["rate_503"].allowance == pytest.approx(0.005)  # the SLO's, not this
+    assert "per-request overhead 2.0 ms: the median round trip" in " ".join(v.notes)
+    # 0.1 s + 2 ms agrees, + 5 ms does not
+    assert (
+        compare(_measured(1000, 0, 0.102, replicas=polls), predicted).checks["latency_p50_s"].agrees
+    )
+    late = compare(_measured(1000, 0, 0.105, replicas=polls), predicted)
+    assert late.checks["latency_p50_s"].agrees is False
+    remote = measured_overhead(_measured(400, 0), scenario)
+    assert math.isnan(remote.overhead_s) and remote.polls == 0
+    assert compare(_measured(1000, 0), predicted).checks["latency_p50_s"].allowance == 0.0
 
 
-def test_latency_disagreement_below_band(scenario: Scenario) -> None:
-    """Measured p95 0.1 s vs predicted 0.5 s: below the band 0.5 − 0.05 − 0.125 = 0.325 s."""
-    v = compare(_measured(1000, 0), _predicted(scenario, [0.0] * 3, [0.5] * 3))
-    check = v.checks["latency_p95_s"]
-    assert check.measured == pytest.approx(0.1)
-    assert check.band[0] == pytest.approx(0.325)
-    assert check.agrees is False
-    assert any("latency_p95_s 0.100 s is below the predicted band" in r for r in v.reasons)
-
-
-def test_custom_tolerance_widens_the_band(scenario: Scenario) -> None:
-    """With rate_503_abs 0.3 the 30 % measurement agrees with a 5 % prediction."""
-    predicted = _predicted(scenario, [0.04, 0.05, 0.06], [0.1] * 3)
-    v = compare(_measured(1000, 300), predicted, tolerance=Tolerance(rate_503_abs=0.3))
-    assert v.checks["rate_503"].agrees is True
-    with pytest.raises(ValueError, match="rate_503_abs must be >= 0"):
-        Tolerance(rate_503_abs=-1.0)
+def test_peak_replicas_band_allows_the_polling_resolution(scenario: Scenario) -> None:
+    """6 replicas predicted everywhere: 7 polled agrees (one-poll resolution), 8 does not."""
+    predicted = _predicted(scenario, [0.0] * 3, [0.1] * 3)
+    for ready, agrees in ((7, True), (8, False)):
+        polls = pd.DataFrame({"t_s": np.arange(20.0), "ready": ready, "starting": 0,
+                              "draining": 0, "queued": 0, "busy": 3, "desired": ready})  # fmt: skip
+        check = compare(_measured(1000, 0, replicas=polls), predicted).checks["peak_replicas"]
+        assert (check.measured, check.paired, check.band) == (ready, 6.0, (5.0, 7.0))
+        assert check.agrees is agrees
 
 
 def test_invalid_measurements_do_not_agree(scenario: Scenario) -> None:
@@ -222,7 +303,9 @@ def test_per_second_frame_and_json(scenario: Scenario) -> None:
     doc = v.to_json_dict()
     assert doc["ok"] is False and doc["agrees_with_prediction"] is True
     assert doc["rate_503"]["measured"] == pytest.approx(0.05)
-    assert doc["latency_p99_s"]["agrees"] is None
+    assert doc["rate_503"]["paired"] == pytest.approx(0.04)
+    assert doc["latency_p99_s"]["agrees"] is True
+    assert doc["overhead_s"] is None
     assert "replicas over time unknown" in doc["notes"][-1]
 
 

@@ -15,6 +15,8 @@ __all__ = ["ROW_COLUMNS", "columns", "print_table", "rows"]
 
 def rows(v: Validation) -> list[tuple[str, ...]]:
     """One tuple of strings per check, in the order of `columns(v)`."""
+    from planner.loadtest.compare import LABELS
+
     spec = v.specified
     out: list[tuple[str, ...]] = []
     for name, check in v.checks.items():
@@ -26,7 +28,7 @@ def rows(v: Validation) -> list[tuple[str, ...]]:
         cells += [
             fmt(check.predicted),
             _paired(check, fmt),
-            f"{fmt(max(check.band[0], 0.0))} – {fmt(check.band[1])}",
+            f"{fmt(check.band[0])} – {fmt(check.band[1])}",
             fmt(check.measured),
             f"{fmt(check.measured_ci95[0])} – {fmt(check.measured_ci95[1])}",
             VERDICTS[check.agrees],
@@ -42,10 +44,10 @@ def columns(v: Validation) -> tuple[str, ...]:
     return (
         "metric",
         "predicted, as specified",
-        "same seed, as specified",
+        "paired seed, as specified",
         "verdict, as specified",
         "predicted, calibrated",
-        "same seed, calibrated",
+        "paired seed, calibrated",
         "band, calibrated",
         *ROW_COLUMNS[4:],
     )
@@ -55,27 +57,35 @@ def _formatter(name: str) -> Callable[[float], str]:
     from planner.report import format_rate, format_seconds
 
     if name == "rate_503":
-        return format_rate
+        return _finite(format_rate)
     if name.endswith("_s"):
-        return format_seconds
-    return lambda x: "n/a" if not math.isfinite(x) else f"{x:.3g}"
+        return _finite(format_seconds)
+    return _finite(lambda x: f"{x:.3g}")
+
+
+def _finite(fmt: Callable[[float], str]) -> Callable[[float], str]:
+    """`fmt`, with n/a for NaN and ∞ for an unbounded interval end."""
+
+    def show(x: float) -> str:
+        if math.isnan(x):
+            return "n/a"
+        if math.isinf(x):
+            return "∞" if x > 0 else "−∞"
+        return fmt(x)
+
+    return show
 
 
 def _paired(check: Check, fmt: Callable[[float], str]) -> str:
     return fmt(check.paired) if math.isfinite(check.paired) else "—"
 
 
-LABELS = {
-    "rate_503": "503 rate",
-    "latency_p95_s": "latency p95",
-    "latency_p99_s": "latency p99",
-    "peak_replicas": "peak replicas",
-}
 VERDICTS = {True: "agrees", False: "DISAGREES", None: "—"}
-# predicted: mean over seeds; same seed: the seed whose arrivals were sent; band: see validation
-ROW_COLUMNS = ("metric", "predicted", "same seed", "band", "measured", "95 % CI", "verdict")
+# predicted: mean over seeds; paired seed: the seed whose arrivals were sent; band: paired ±
+# the other seeds' spread ± the allowance, widened by the measured 95 % CI
+ROW_COLUMNS = ("metric", "predicted", "paired seed", "band", "measured", "95 % CI", "verdict")
 # The console's row labels with calibration (a narrow first column keeps 80 columns readable).
-SHORT_LABELS = ("as specified", "  same seed", "  verdict", "calibrated", "  same seed", "  band",
+SHORT_LABELS = ("as specified", "  paired", "  verdict", "calibrated", "  paired", "  band",
                 "measured", "  95 % CI", "verdict")  # fmt: skip
 
 

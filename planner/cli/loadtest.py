@@ -5,23 +5,21 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import os
-from collections.abc import Sequence
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from planner.cli._app import app, handles_errors
-from planner.cli._common import TableOrJson, choose_seeds, json_safe, with_warnings
+from planner.cli._common import TableOrJson, json_safe, with_warnings
 from planner.cli._loadtest_render import columns, print_table, rows
 from planner.errors import PlannerError
 
 if TYPE_CHECKING:
-    from planner.loadtest.compare import Measurement, Tolerance, Validation
+    from planner.loadtest.compare import Validation
+    from planner.loadtest.verdict import Tolerance
     from planner.scenario import Scenario
-    from planner.simulate import Results
 
 T = TypeVar("T")
 DEFAULT_OUT = Path(".planner") / "loadtest"
@@ -63,9 +61,9 @@ def loadtest(
         int | None,
         typer.Option(
             "--seeds",
-            min=2,
-            help="Simulated replications, at least 2 so the band holds the simulation's own "
-            "noise (default: the file's seeds, at least 2).",
+            min=3,
+            help="Simulated replications: the sent seed (its paired prediction) and the others "
+            "for the band's spread (default: the file's seeds, at least 3).",
         ),
     ] = None,
     seed: Annotated[
@@ -76,8 +74,8 @@ def loadtest(
         list[str] | None,
         typer.Option(
             "--tolerance",
-            help="NAME=VALUE, repeatable: rate_503_abs (0.01), rate_503_rel (0.5), "
-            "latency_abs_s (0.05), latency_rel (0.25).",
+            help="NAME=VALUE, repeatable: rate_503_slo_fraction (0.5: the 503 allowance is "
+            "half of slo.max_rate_503), replicas (1: the /stats polling resolution).",
         ),
     ] = None,
     out: Annotated[
@@ -122,7 +120,9 @@ def loadtest(
 
     Without --host, SCORE runs as a local deployment with the scenario's autoscaler on 127.0.0.1 (stopped afterwards). With --host and --key the same Locust users target a real endpoint (replicas over time are then unknown).
 
-    Exit 0 when the measured 503 rate and latency meet the SLO and agree with the prediction within the tolerance; 1 otherwise, with the reasons.
+    The measurement is compared with the paired prediction (the simulated seed whose arrivals were sent), metric by metric and two-sided: the band is the other seeds' spread plus one stated allowance (the measured per-request overhead for latencies, a fraction of the SLO for the 503 rate).
+
+    Exit 0 when the SLO is met (the measurement's upper 95 % bounds) and every metric agrees with the prediction; 1 otherwise, with the reasons; 2 for bad input; 3 when the deployment or Locust failed.
     """  # noqa: E501  (typer rewraps help paragraphs; one line each keeps them readable)
     if host is not None and not host.startswith(("http://", "https://")):
         raise typer.BadParameter(
@@ -143,20 +143,21 @@ def loadtest(
     if score is not None and not score.is_file():
         raise PlannerError(f"--score file not found: {score}")
 
+    from planner.loadtest.judge import exit_code, judge, predict, prediction_seeds
     from planner.loadtest.run import measure
     from planner.scenario import load_scenario
 
     scenario = with_warnings(lambda: load_scenario(file))
-    # One seed would give a band without the simulation's own noise: at least two.
-    seed_list = choose_seeds(scenario.seeds, n=max(2, seeds or len(scenario.seeds)))
-    predicted = with_warnings(lambda: _simulate(scenario, seed_list))
+    seed_list = prediction_seeds(scenario.seeds, n=seeds, seed=seed)
+    predicted = with_warnings(lambda: predict(scenario, seed_list))
     measured = measure(
         file, scenario, out_dir=out, host=host, score=score, key=key,
-        deployment_name=deployment_name, workers=workers,
-        seed=seed_list[0] if seed is None else seed, body=body, score_path=score_path,
-        max_in_flight=max_in_flight, timeout_s=timeout_s,
+        deployment_name=deployment_name, workers=workers, seed=seed_list[0], body=body,
+        score_path=score_path, max_in_flight=max_in_flight, timeout_s=timeout_s,
     )  # fmt: skip
-    validation = _judge(scenario, seed_list, measured, predicted, tol, calibrate=calibrate)
+    validation = with_warnings(
+        lambda: judge(scenario, seed_list, measured, predicted, tol, calibrate=calibrate)
+    )
     payload = {
         "scenario": scenario.name,
         "file": str(file),
@@ -169,61 +170,16 @@ def loadtest(
         typer.echo(json.dumps(json_safe(payload), indent=2))
     else:
         print_table(scenario, validation, payload["files"])
-    if not validation.ok:
+    code = exit_code(validation)
+    if code:
         for reason in validation.reasons:
             typer.echo(f"FAILED: {reason}", err=True)
-        raise typer.Exit(1)
-
-
-def _simulate(scenario: Scenario, seed_list: Sequence[int]) -> Results:
-    """The scenario over the seeds, per-request rows kept when they fit in memory."""
-    from planner.simulate import run
-
-    expected = scenario.traffic.mean_rps(0.0, scenario.duration_s) * scenario.duration_s
-    return run(
-        scenario,
-        seed_list,
-        keep_requests=expected * len(seed_list) < 2_000_000,
-        processes=max(1, min(len(seed_list), os.cpu_count() or 1)),
-    )
-
-
-def _judge(
-    scenario: Scenario,
-    seed_list: Sequence[int],
-    measured: Measurement,
-    predicted: Results,
-    tol: Tolerance,
-    *,
-    calibrate: bool,
-) -> Validation:
-    """Compare with the calibrated simulation (same seeds) when possible, else as specified."""
-    from planner.loadtest.calibrate import calibrate as calibrated_scenario
-    from planner.loadtest.calibrate import compare_calibrated
-    from planner.loadtest.compare import compare
-
-    why_not = ""
-    if measured.platform is None:
-        why_not = (
-            "not calibrated: replica start and request times of a remote endpoint (--host) are "
-            "unknown"
-        )
-    elif not calibrate:
-        why_not = "not calibrated (--no-calibrate)"
-    else:
-        calibrated, calibration = calibrated_scenario(scenario, measured.platform)
-        if calibration.overrides:
-            again = with_warnings(lambda: _simulate(calibrated, seed_list))
-            return compare_calibrated(measured, predicted, again, calibration, scenario.slo, tol)
-        why_not = "not calibrated: the deployment measured no replica start and no request"
-    validation = compare(measured, predicted, scenario.slo, tol)
-    note = f"{why_not}; the prediction uses the scenario as specified"
-    return replace(validation, notes=(*validation.notes, note))
+        raise typer.Exit(code)
 
 
 def _tolerance(items: list[str]) -> Tolerance:
     """Parse --tolerance NAME=VALUE items into a Tolerance."""
-    from planner.loadtest.compare import Tolerance
+    from planner.loadtest.verdict import Tolerance
 
     names = [f.name for f in fields(Tolerance)]
     values: dict[str, float] = {}

@@ -232,7 +232,7 @@ def compare_calibrated(
         f"{calibration.n_requests} requests)",
     ]
     spec_503 = v_spec.checks["rate_503"]
-    paired = f", same seed {_pct(spec_503.paired)}" if math.isfinite(spec_503.paired) else ""
+    paired = f", paired seed {_pct(spec_503.paired)}" if math.isfinite(spec_503.paired) else ""
     agree = "agrees" if v_spec.agrees_with_prediction else "would NOT agree"
     notes.append(
         f"as specified, the simulator predicts {_pct(spec_503.predicted)} 503s{paired}; "

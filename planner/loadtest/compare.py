@@ -1,23 +1,18 @@
-"""Does a load test agree with the simulation? Measured vs predicted, with the noise of both.
+"""Does a load test agree with the simulation? Measured vs the paired prediction, two-sided.
 
 `compare(measured, predicted, slo, tolerance)` takes what `planner.loadtest.run` measured (one run:
 every request's scheduled arrival, status and response time; replicas polled from /stats) and
-what `planner.simulate.run` predicted for the same scenario (several seeds), and answers two
-questions for `planner loadtest`:
+what `planner.simulate.run` predicted for the same scenario (several seeds, among them the seed
+whose arrivals were sent), and answers two questions for `planner loadtest`:
 
-- meets_slo: the measured overload rate (503 and 429 over answered requests that arrived after
-  warm-up) is <= slo.max_rate_503 and the measured latency p99 (over served requests: 2xx and
-  504) is <= slo.latency_p99_s. Point estimates: one run is one run; the 95 % intervals are
-  shown beside them.
-- agrees_with_prediction: for the 503 rate and the latency p95, the measurement lies inside
-  the predicted band. The band starts from the spread of the simulated replications (a
-  Student-t prediction interval for one new run, mean ± t(0.975, n−1)·s·√(1 + 1/n), never
-  narrower than the replications' min..max), is widened by the measurement's own noise (the
-  width of its 95 % interval: Clopper–Pearson for the rate, order statistics for the
-  quantile) and by a stated `Tolerance` (absolute + relative to the prediction) for what the
-  simulator does not model (process start-up, HTTP and client overhead). Inside the band is
-  the same as: the measured 95 % interval overlaps the tolerance-widened prediction interval.
-  Latency p99 is compared in the table but not judged (one run's p99 is too noisy).
+- meets_slo: `planner.slo.judge_slo` on the measurement's own upper 95 % bounds: the
+  Clopper–Pearson upper bound of the overload rate (503 and 429 over requests that arrived
+  after warm-up) and the order-statistic upper bound of the latency p99 (over served requests:
+  2xx and 504). A run that might be over the objective does not meet it.
+- agrees_with_prediction: for each metric (503 rate, latency p50, p95, p99, and peak replicas
+  when the deployment's /stats is observable) the measured 95 % interval overlaps the band
+  around the paired prediction (`planner.loadtest.verdict`): the seeds' own spread plus one
+  stated allowance. Too high and too low both disagree.
 
 The per-second frames to plot come from `planner.loadtest.timeline`.
 
@@ -34,7 +29,9 @@ import numpy as np
 import pandas as pd
 
 from planner.loadtest.timeline import per_second_frame, replicas_frame
-from planner.stats import clopper_pearson, prediction_interval, quantile_ci
+from planner.loadtest.verdict import Overhead, Tolerance, measured_overhead, paired_band
+from planner.slo import judge_slo
+from planner.stats import clopper_pearson, quantile_ci
 
 if TYPE_CHECKING:
     from planner.loadtest.calibrate import Calibration, PlatformTimes
@@ -42,6 +39,7 @@ if TYPE_CHECKING:
     from planner.simulate import Results
 
 __all__ = [
+    "JUDGED_METRICS",
     "MEASURED_COLUMNS",
     "REPLICA_COLUMNS",
     "Check",
@@ -52,32 +50,13 @@ __all__ = [
 ]
 
 MEASURED_COLUMNS = ("t_s", "lag_s", "status", "response_time_s")
-REPLICA_COLUMNS = ("t_s", "ready", "starting", "draining", "queued", "busy", "desired")
+REPLICA_COLUMNS = ("t_s", "ready", "starting", "draining", "queued", "busy", "desired", "rtt_s")
+# Latency quantiles judged, by metric name (the simulator's summary columns).
+LATENCY_QUANTILES = {"latency_p50_s": 0.50, "latency_p95_s": 0.95, "latency_p99_s": 0.99}
+JUDGED_METRICS = ("rate_503", *LATENCY_QUANTILES, "peak_replicas")
 
 
 # ------------------------------------------------------------------------------- values
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Tolerance:
-    """What the simulator is allowed to miss by: absolute + relative to the predicted mean."""
-
-    rate_503_abs: float = 0.01
-    rate_503_rel: float = 0.5
-    latency_abs_s: float = 0.05
-    latency_rel: float = 0.25
-
-    def __post_init__(self) -> None:
-        for name in ("rate_503_abs", "rate_503_rel", "latency_abs_s", "latency_rel"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"tolerance {name} must be >= 0: {value!r}")
-
-    def for_metric(self, name: str, predicted: float) -> float:
-        """The allowance for `name` (rate_503 or a latency) around a prediction."""
-        if name == "rate_503":
-            return self.rate_503_abs + self.rate_503_rel * abs(predicted)
-        return self.latency_abs_s + self.latency_rel * abs(predicted)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,33 +86,35 @@ class Measurement:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Check:
-    """One metric side by side: measured (95 % CI), predicted (mean, band), verdict."""
+    """One metric side by side: measured (95 % CI), predicted (mean; paired; band), verdict."""
 
     name: str
     measured: float
     measured_ci95: tuple[float, float]
     predicted: float
-    predicted_interval: tuple[float, float]
+    paired: float
+    spread: float
+    allowance: float
     band: tuple[float, float]
-    paired: float = math.nan
     judged: bool = True
 
     @property
     def agrees(self) -> bool | None:
         """Measured value inside the band (None when not judged or undefined)."""
-        if not self.judged or not all(math.isfinite(v) for v in (self.measured, *self.band)):
+        if not self.judged or not all(math.isfinite(v) for v in (self.measured, self.paired)):
             return None
         return self.band[0] <= self.measured <= self.band[1]
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready values (NaN as null)."""
+        """JSON-ready values (NaN and infinities as null)."""
         return {
             "measured": _num(self.measured),
             "measured_ci95": [_num(v) for v in self.measured_ci95],
             "predicted": _num(self.predicted),
-            "predicted_interval": [_num(v) for v in self.predicted_interval],
-            "band": [_num(v) for v in self.band],
             "paired": _num(self.paired),
+            "spread": _num(self.spread),
+            "allowance": _num(self.allowance),
+            "band": [_num(v) for v in self.band],
             "agrees": self.agrees,
         }
 
@@ -142,9 +123,9 @@ class Check:
 class Validation:
     """The comparison: checks, counts, verdicts and reasons, and per-second frames to plot.
 
-    When the prediction was calibrated (`validation_calibration.compare_calibrated`), the checks
-    and verdict are against the calibrated simulation, `specified` is the comparison with the
-    scenario as specified and `calibration` says what was replaced.
+    When the prediction was calibrated (`planner.loadtest.calibrate.compare_calibrated`), the
+    checks and verdict are against the calibrated simulation, `specified` is the comparison
+    with the scenario as specified and `calibration` says what was replaced.
     """
 
     checks: dict[str, Check]
@@ -155,6 +136,7 @@ class Validation:
     reasons: tuple[str, ...]
     notes: tuple[str, ...]
     tolerance: Tolerance
+    overhead: Overhead
     per_second: pd.DataFrame = field(repr=False)
     replicas: pd.DataFrame | None = field(default=None, repr=False)
     specified: Validation | None = field(default=None, repr=False)
@@ -165,6 +147,11 @@ class Validation:
         """The SLO is met and the measurement agrees with the prediction."""
         return bool(self.meets_slo) and self.agrees_with_prediction
 
+    @property
+    def disagreements(self) -> tuple[str, ...]:
+        """Names of the metrics outside their band."""
+        return tuple(name for name, check in self.checks.items() if check.agrees is False)
+
     def to_json_dict(self) -> dict[str, Any]:
         """One JSON object: verdicts first, then each check, calibration, counts, notes."""
         spec = self.specified
@@ -174,6 +161,7 @@ class Validation:
             "agrees_with_prediction": self.agrees_with_prediction,
             "reasons": list(self.reasons),
             **{name: check.to_json_dict() for name, check in self.checks.items()},
+            "overhead_s": _num(self.overhead.overhead_s),
             "calibration": None if self.calibration is None else self.calibration.to_json_dict(),
             "as_specified": None
             if spec is None
@@ -210,29 +198,24 @@ def _count_statuses(status: np.ndarray) -> dict[str, int]:
 def _check(
     name: str,
     measured: tuple[float, float, float],
-    per_rep: np.ndarray,
-    tolerance: Tolerance,
-    *,
-    judged: bool = True,
-    floor: float = 0.0,
-    paired: int | None = None,
+    summary: pd.DataFrame,
+    seed: int | None,
+    allowance: float,
 ) -> Check:
-    x, ci_lo, ci_hi = measured
-    mean, pi_lo, pi_hi = prediction_interval(per_rep)
-    tol = tolerance.for_metric(name, mean)
-    # Inside the band <=> the measured 95 % interval overlaps the tolerance-widened prediction.
-    band = (max(floor, pi_lo - tol - (ci_hi - x)), pi_hi + tol + (x - ci_lo))
-    if not judged:  # shown for reference only: the bare prediction interval
-        band = (max(floor, pi_lo), pi_hi)
+    per_rep = summary[name].to_numpy(dtype=np.float64)
+    band = paired_band(
+        per_rep, summary["rep"].to_numpy(), seed, measured=measured, allowance=allowance
+    )
+    finite = per_rep[np.isfinite(per_rep)]
     return Check(
         name=name,
-        measured=x,
-        measured_ci95=(ci_lo, ci_hi),
-        predicted=mean,
-        predicted_interval=(pi_lo, pi_hi),
-        band=band,
-        paired=math.nan if paired is None else float(per_rep[paired]),
-        judged=judged,
+        measured=measured[0],
+        measured_ci95=(measured[1], measured[2]),
+        predicted=float(finite.mean()) if finite.size else math.nan,
+        paired=band.paired,
+        spread=band.spread,
+        allowance=allowance,
+        band=band.band,
     )
 
 
@@ -241,19 +224,23 @@ def compare(
     predicted: Results,
     slo: Slo | None = None,
     tolerance: Tolerance | None = None,
+    overhead: Overhead | None = None,
 ) -> Validation:
     """Judge a load test against the simulation of the same scenario (see the module text).
 
     Args:
         measured: what the load test saw (`planner.loadtest.run`).
-        predicted: `simulate.run` of the same scenario over several seeds; with
-            keep_requests the per-second latency is predicted too.
+        predicted: `simulate.run` of the same scenario over several seeds, the measured
+            seed among them; with keep_requests the per-second latency is predicted too.
         slo: the objective; default the scenario's.
-        tolerance: allowances for what the simulator does not model; default `Tolerance()`.
+        tolerance: the allowances that are not measured; default `Tolerance()`.
+        overhead: the measured per-request overhead; default `measured_overhead` of the
+            measurement (pass it to judge several predictions with the same one).
     """
     scenario = predicted.scenario
     slo = scenario.slo if slo is None else slo
     tolerance = Tolerance() if tolerance is None else tolerance
+    overhead = measured_overhead(measured, scenario) if overhead is None else overhead
     req = measured.requests
     t = req["t_s"].to_numpy(dtype=np.float64)
     status = req["status"].to_numpy(dtype=np.int64)
@@ -273,88 +260,62 @@ def compare(
     rate = n_over / n if n else math.nan
     served = rt[window & (((status >= 200) & (status < 300)) | (status == 504))]
     summary = predicted.summary
-    same = np.flatnonzero(summary["rep"].to_numpy() == measured.seed)
-    paired = int(same[0]) if measured.seed is not None and same.size else None
+    seed = measured.seed
     checks = {
         "rate_503": _check(
             "rate_503",
             (rate, *clopper_pearson(n_over, n)) if n else (math.nan,) * 3,
-            summary["rate_503"].to_numpy(dtype=np.float64),
-            tolerance,
-            paired=paired,
-        ),
-        "latency_p95_s": _check(
-            "latency_p95_s",
-            quantile_ci(served, 0.95),
-            summary["latency_p95_s"].to_numpy(dtype=np.float64),
-            tolerance,
-            paired=paired,
-        ),
-        "latency_p99_s": _check(
-            "latency_p99_s",
-            quantile_ci(served, 0.99),
-            summary["latency_p99_s"].to_numpy(dtype=np.float64),
-            tolerance,
-            judged=False,
-            paired=paired,
-        ),
+            summary,
+            seed,
+            tolerance.rate_503_slo_fraction * slo.max_rate_503,
+        )
     }
+    for name, q in LATENCY_QUANTILES.items():
+        checks[name] = _check(name, quantile_ci(served, q), summary, seed, overhead.allowance_s)
     replicas = replicas_frame(measured, predicted)
     if replicas is not None:
         in_window = replicas[(replicas["t_s"] >= scenario.warmup_s)]
         total = (in_window["measured_ready"] + in_window["measured_starting"]).to_numpy()
         peak = float(total.max()) if total.size else math.nan
         checks["peak_replicas"] = _check(
-            "peak_replicas",
-            (peak, peak, peak),
-            summary["peak_replicas"].to_numpy(dtype=np.float64),
-            tolerance,
-            judged=False,
-            paired=paired,
+            "peak_replicas", (peak, peak, peak), summary, seed, tolerance.replicas
         )
 
-    reasons: list[str] = []
+    rate_hi = checks["rate_503"].measured_ci95[1]
+    slo_judgement = judge_slo(
+        rate_503_hi=rate_hi,
+        latency_p99_s_hi=checks["latency_p99_s"].measured_ci95[1] if served.size else math.nan,
+        slo=slo,
+        requests=n,
+        basis="measured upper 95 % bound",
+    )
+    meets = slo_judgement.meets
+    reasons = list(slo_judgement.reasons)
+    if meets is False:
+        count = f" (measured {_pct(rate)}: {n_over} of {n})"
+        reasons = [f"SLO missed: {r}" + count * r.startswith("rate") for r in reasons]
+        if rate <= slo.max_rate_503 < rate_hi:
+            reasons.append(_too_short(slo.max_rate_503))
     notes = list(measured.notes)
-    meets: bool | None = None
-    if n == 0:
-        reasons.append("no request was answered after warm-up: nothing to judge")
-    else:
-        meets = True
-        if rate > slo.max_rate_503:
-            meets = False
-            ci = checks["rate_503"].measured_ci95
-            reasons.append(
-                f"SLO missed: measured 503 rate {_pct(rate)} ({n_over} of {n}; 95 % CI "
-                f"{_pct(ci[0])} – {_pct(ci[1])}) > slo.max_rate_503 {_pct(slo.max_rate_503)}"
-            )
-        p99 = checks["latency_p99_s"].measured
-        if not math.isfinite(p99):
-            meets = False
-            reasons.append("SLO missed: no request was served, latency p99 undefined")
-        elif p99 > slo.latency_p99_s:
-            meets = False
-            reasons.append(
-                f"SLO missed: measured latency p99 {p99:.3f} s > slo.latency_p99_s "
-                f"{slo.latency_p99_s:g} s"
-            )
-    agrees = n > 0
+    paired_rep = seed is not None and bool((summary["rep"].to_numpy() == seed).any())
+    agrees = n > 0 and paired_rep
+    if n > 0 and not paired_rep:
+        reasons.append(
+            f"seed {seed} (the arrivals sent) is not among the simulated seeds: no paired "
+            "prediction to compare with"
+        )
     for check in checks.values():
         if check.agrees is False:
             agrees = False
-            side = "above" if check.measured > check.band[1] else "below"
-            label = "503 rate" if check.name == "rate_503" else check.name
-            fmt = _pct if check.name == "rate_503" else (lambda v: f"{v:.3f} s")
-            reasons.append(
-                f"disagrees with the prediction: measured {label} {fmt(check.measured)} is "
-                f"{side} the predicted band {fmt(check.band[0])} – {fmt(check.band[1])} "
-                f"(simulated mean {fmt(check.predicted)} over {len(summary)} seeds)"
-            )
+            reasons.append(_disagreement(check))
     agrees = _validity(measured, counts, reasons, notes) and agrees
-    if paired is not None:
+    notes.append(overhead.detail)
+    if paired_rep:
+        row = summary.loc[summary["rep"].to_numpy() == seed].iloc[0]
         notes.append(
-            f"seed {measured.seed} was simulated with the very arrivals that were sent: "
-            f"{int(summary['n_503'].iloc[paired])} 503s predicted for it, "
-            f"{counts['n_503'] + counts['n_429']} measured"
+            f"seed {seed} was simulated with the very arrivals that were sent: "
+            f"{int(row['n_503'])} 503s predicted for it, {n_over} measured; the bands are its "
+            f"values ± the spread of the other {len(summary) - 1} seeds"
         )
     if replicas is None:
         notes.append("replicas over time unknown: the endpoint's /stats is not observable")
@@ -367,8 +328,41 @@ def compare(
         reasons=tuple(reasons),
         notes=tuple(notes),
         tolerance=tolerance,
+        overhead=overhead,
         per_second=per_second_frame(measured, predicted),
         replicas=replicas,
+    )
+
+
+LABELS = {
+    "rate_503": "503 rate",
+    "latency_p50_s": "latency p50",
+    "latency_p95_s": "latency p95",
+    "latency_p99_s": "latency p99",
+    "peak_replicas": "peak replicas",
+}
+
+
+def format_value(name: str, x: float) -> str:
+    """A metric's value as the reasons print it: a percentage, seconds or a count."""
+    if not math.isfinite(x):
+        return "n/a" if math.isnan(x) else ("∞" if x > 0 else "−∞")
+    if name == "rate_503":
+        return _pct(x)
+    if name.endswith("_s"):
+        return f"{x:.3f} s"
+    return f"{x:.3g}"
+
+
+def _disagreement(check: Check) -> str:
+    def fmt(v: float) -> str:
+        return format_value(check.name, v)
+
+    side = "above" if check.measured > check.band[1] else "below"
+    return (
+        f"disagrees with the prediction: measured {LABELS[check.name]} {fmt(check.measured)} is "
+        f"{side} the band {fmt(check.band[0])} – {fmt(check.band[1])} (paired seed "
+        f"{fmt(check.paired)} ± spread {fmt(check.spread)} ± allowance {fmt(check.allowance)})"
     )
 
 
@@ -404,6 +398,16 @@ def _validity(
     elif lag.size:
         notes.append(f"load generator lag: p99 {lag_p99 * 1000:.1f} ms after schedule")
     return valid
+
+
+def _too_short(max_rate: float) -> str:
+    """Why a measured rate within the objective does not meet it: too few requests to show it."""
+    # With 0 overloads in n requests the upper bound is 1 − 0.025^(1/n) (Clopper–Pearson).
+    needed = math.ceil(math.log(0.025) / math.log1p(-max_rate)) if max_rate > 0 else math.inf
+    return (
+        f"the measured 503 rate is within slo.max_rate_503 but the run is too short to show it: "
+        f"at least {needed:,} requests without an overload would (a longer duration_s)"
+    )
 
 
 def _pct(x: float) -> str:

@@ -1,14 +1,14 @@
 """Run the Locust load test of a scenario in a subprocess and read what it measured.
 
-Locust never enters this process: importing it monkey-patches the interpreter with gevent
-(STYLE rule 14). `run_locust` starts `python -m locust -f loadtests/locustfile.py --headless
---csv ...` with the scenario in the environment, streams a progress line to stderr, bounds the
-run by a timeout and reads the per-request CSV (and locust's own `*_stats.csv` and
-`*_stats_history.csv`) into a `validation.Measurement`. `measure` adds the local deployment: with
-no host it starts the scenario's deployment of a score.py on 127.0.0.1, polls its `/stats`
-every second for replicas over time, reads the replicas' measured start times and slot time
-from /stats before and after the test (`Measurement.platform`, for calibrating the
-prediction), and always stops it afterwards.
+Locust never enters this process: importing it monkey-patches the interpreter with gevent.
+`run_locust` starts `python -m locust -f loadtests/locustfile.py --headless --csv ...` with the
+scenario in the environment, streams a progress line to stderr, bounds the run by a timeout
+and reads the per-request CSV (and locust's own `*_stats.csv` and `*_stats_history.csv`) into
+a `planner.loadtest.compare.Measurement`. `measure` adds the local deployment: with no host it
+starts the scenario's deployment of a score.py on 127.0.0.1, polls its `/stats` every second
+for replicas over time, reads the replicas' measured start times and slot time from /stats
+before and after the test (`Measurement.platform`, for calibrating the prediction), and
+always stops it afterwards.
 
 `planner.loadtest.compare.compare` judges the measurement;
 `planner.loadtest.timeline.plot_validation` draws it.
@@ -38,7 +38,7 @@ from planner.errors import DeploymentError, PlannerError
 from planner.loadtest.compare import MEASURED_COLUMNS, REPLICA_COLUMNS, Measurement
 
 if TYPE_CHECKING:
-    from planner.scenario import Scenario
+    from planner.scenario import Scenario, Service
 
 __all__ = [
     "EXAMPLE_SCORE",
@@ -79,7 +79,7 @@ def locust_command(
 
 
 class StatsPoller:
-    """Polls a deployment's /stats in a thread: replicas, queue and busy over time."""
+    """Polls a deployment's /stats in a thread: replicas, queue, busy and the round trip."""
 
     def __init__(self, stats: Callable[[], dict[str, Any]], interval_s: float = 1.0) -> None:
         self._stats = stats
@@ -92,13 +92,15 @@ class StatsPoller:
     def _loop(self) -> None:
         while not self._stop.is_set():
             now = time.time()
+            sent = time.perf_counter()
             with contextlib.suppress(Exception):  # a missed poll is a gap, not a failure
                 doc = self._stats()
+                rtt_s = time.perf_counter() - sent  # one HTTP exchange with the router
                 rep = doc["replicas"]
                 self.latest = doc
                 self._rows.append(
                     (now, rep.get("ready", 0), rep.get("starting", 0), rep.get("draining", 0),
-                     doc.get("queued", 0), doc.get("busy", 0), doc.get("desired", 0))
+                     doc.get("queued", 0), doc.get("busy", 0), doc.get("desired", 0), rtt_s)
                 )  # fmt: skip
             self._stop.wait(self._interval_s)
 
@@ -111,7 +113,11 @@ class StatsPoller:
         self._thread.join(5.0)
 
     def frame(self, t0_epoch: float) -> pd.DataFrame:
-        """REPLICA_COLUMNS with t_s relative to `t0_epoch` (the load test's start)."""
+        """REPLICA_COLUMNS with t_s relative to `t0_epoch` (the load test's start).
+
+        `rtt_s` is the poll's own round trip: one HTTP exchange with the router under the
+        test's load (`planner.loadtest.verdict.measured_overhead`).
+        """
         df = pd.DataFrame(self._rows, columns=list(REPLICA_COLUMNS))
         df["t_s"] = df["t_s"] - t0_epoch
         return df
@@ -330,13 +336,17 @@ def measure(
     host: str | None = None,
     score: Path | None = None,
     key: str | None = None,
+    service: Service | None = None,
     **locust_options: Any,
 ) -> Measurement:
     """Load-test the scenario: against `host`, or a local deployment of `score` started here.
 
     Without `host` the scenario's deployment and service run `score` (default: the example
     that sleeps the scenario's service time) on 127.0.0.1; it is stopped afterwards, also on
-    error or Ctrl-C. Other keyword arguments go to `run_locust`.
+    error or Ctrl-C. `service` replaces the scenario's service in the local deployment only
+    (its request time for the example score, its cold start): a real service that differs
+    from the model, to see the verdict refute a wrong prediction. Other keyword arguments go
+    to `run_locust`.
 
     Raises:
         DeploymentError: the local deployment failed to start.
@@ -349,7 +359,7 @@ def measure(
     from planner.loadtest.calibrate import platform_times
 
     with (
-        _local(score or EXAMPLE_SCORE, scenario, out_dir, key) as deployment,
+        _local(score or EXAMPLE_SCORE, scenario, out_dir, key, service) as deployment,
         StatsPoller(deployment.stats) as poller,
     ):
         before = deployment.stats()
@@ -362,14 +372,16 @@ def measure(
 
 
 @contextlib.contextmanager
-def _local(score: Path, scenario: Scenario, out_dir: Path, key: str | None) -> Iterator[Any]:
+def _local(
+    score: Path, scenario: Scenario, out_dir: Path, key: str | None, service: Service | None
+) -> Iterator[Any]:
     from planner.serve import start_local_deployment
 
     try:
         deployment = start_local_deployment(
             score,
             deployment=scenario.deployment,
-            service=scenario.service,
+            service=scenario.service if service is None else service,
             log_dir=out_dir / "serve-logs",
             key=key,
             seed=scenario.seeds[0],

@@ -1,10 +1,10 @@
 """Measured vs predicted over time: the per-second frames of a validation and their plot.
 
-`validation.compare` builds two frames with these functions: `per_second_frame` (one row per
-second of the scenario: measured and predicted arrivals, 503s with the simulated min–max, and
-latency p95) and `replicas_frame` (the replicas polled from a local deployment's /stats, last
-poll in each second, beside the simulated mean and min–max; None when not observable).
-`plot_validation` draws them in three panels for `planner loadtest`.
+`planner.loadtest.compare.compare` builds two frames with these functions: `per_second_frame`
+(one row per second of the scenario: measured and predicted arrivals, 503s with the simulated
+min–max, and latency p95) and `replicas_frame` (the replicas polled from a local deployment's
+/stats, last poll in each second, beside the simulated mean and min–max; None when not
+observable). `plot_validation` draws them in three panels for `planner loadtest`.
 """
 
 from __future__ import annotations
