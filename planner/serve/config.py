@@ -46,6 +46,12 @@ class ServeConfig:
     `start_timeout_s` is the start budget (Azure ML's probe budget is 310 s): a replica not ready
     by then is killed and counted as a failed start. `drain_timeout_s` bounds the wait for
     in-flight requests when a replica is scaled down or the server stops.
+
+    `runtime` is `azureml` (Azure ML's inference server hosts score.py in each replica) or
+    `builtin` (the light server); `models` are (name, path) pairs laid out under
+    `AZUREML_MODEL_DIR` (`planner.serve.models`). `debug_errors` lets run()'s exception text into
+    error bodies. `key` is held in memory only: it reaches the router process through its
+    environment, never through a file.
     """
 
     score_path: Path
@@ -61,6 +67,31 @@ class ServeConfig:
     start_timeout_s: float = 310.0
     drain_timeout_s: float = 30.0
     replica_env: tuple[tuple[str, str], ...] = ()
+    runtime: str = "azureml"
+    models: tuple[tuple[str, Path], ...] = ()
+    debug_errors: bool = False
+
+
+RUNTIMES = ("azureml", "builtin")
+
+
+def check_runtime(runtime: str) -> str:
+    """The runtime name, or ScenarioError (exit 2) for an unknown one or a missing package."""
+    if runtime not in RUNTIMES:
+        raise ScenarioError(f"--runtime {runtime!r}: must be one of {', '.join(RUNTIMES)}")
+    if runtime == "azureml":
+        from planner.serve.azureml import INSTALL_HINT, available
+
+        if not available():
+            raise ScenarioError(f"--runtime azureml: {INSTALL_HINT}")
+    return runtime
+
+
+def check_key(key: str | None) -> str | None:
+    """The key, or ScenarioError for an empty one (it would turn authentication off)."""
+    if key is not None and not key.strip():
+        raise ScenarioError("--key: the key is empty; give a non-empty key or none at all")
+    return key
 
 
 def check_score_path(path: str | Path) -> Path:
