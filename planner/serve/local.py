@@ -110,8 +110,8 @@ def start_local_deployment(
 ) -> LocalDeployment:
     """Start router + replicas on 127.0.0.1 and wait until they serve (bounded by `timeout_s`).
 
-    Logs go to `log_dir`; without one, to a temporary folder that `stop()` removes (a failed
-    start keeps it, and its log tail is in the error). `runtime`, `models` and `debug_errors`
+    Logs go to `log_dir`; without one, to a temporary folder that `stop()` removes (after a
+    failed start too: its log tail is in the error). `runtime`, `models` and `debug_errors`
     are those of `ServeConfig`. The key reaches the router in its environment: the config file
     written to `log_dir` never holds it.
 
@@ -177,12 +177,14 @@ def _wait_replicas(local: LocalDeployment, count: int, deadline: float, timeout_
             return
         failing = [r for r in stats["replica_list"] if r["crash_loop"]]
         if failing or time.monotonic() > deadline:
+            tail = ""
+            if failing:
+                tail = log_tail(replica_log_path(local.log_dir, failing[0]["id"]), lines=60)
             local.stop()
             if failing:
-                rid = failing[0]["id"]
-                tail = log_tail(replica_log_path(local.log_dir, rid))
                 raise DeploymentError(
-                    f"replica {rid} failed to start (crash loop); its log:\n{tail}"
+                    f"replica {failing[0]['id']} failed to start (CrashLoopBackOff); its log:\n"
+                    f"{tail}"
                 )
             raise DeploymentError(
                 f"{stats['replicas']['ready']} of {count} replicas ready after {timeout_s:g} s"

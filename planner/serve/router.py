@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -277,9 +277,16 @@ class Router:
 
 
 def run_router(
-    config: ServeConfig, *, ready_file: Path | None = None, announce: bool = True
+    config: ServeConfig,
+    *,
+    ready_file: Path | None = None,
+    announce: bool = True,
+    on_ready: Callable[[str], None] | None = None,
 ) -> int:
-    """Serve until SIGINT/SIGTERM, then drain and stop every replica; returns the exit status."""
+    """Serve until SIGINT/SIGTERM, then drain and stop every replica; returns the exit status.
+
+    `on_ready(url)` is called once the router listens (the `--reload` watcher starts there).
+    """
     router = Router(config)
     sock = bind(config.host, config.port)
     port = sock.getsockname()[1]
@@ -298,6 +305,8 @@ def run_router(
                     f"{config.log_dir}; Ctrl-C to stop)",
                     flush=True,
                 )
+            if on_ready is not None:
+                on_ready(url)
             if ready_file is not None:
                 tmp = ready_file.with_suffix(".tmp")
                 tmp.write_text(json.dumps({"url": url, "pid": os.getpid()}))

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import math
 import os
+import re
 import shutil
 import signal
 import sys
@@ -89,6 +90,18 @@ class StartTimes:
             "last": round(self.samples_s[-1], 6),
             "samples_s": [round(x, 6) for x in self.samples_s],
         }
+
+
+_ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*)$")
+
+
+def failure_line(log_text: str) -> str:
+    """The last `SomeError: message` line of a log (the exception of a traceback)."""
+    for line in reversed(log_text.splitlines()):
+        match = _ERROR_LINE.match(line.strip())
+        if match and not line.startswith("SystemExit"):
+            return match.group(1)[:300]
+    return "see its log"
 
 
 def _kill_group(pid: int, sig: int) -> None:
@@ -242,7 +255,15 @@ class Supervisor:
             self._procs.pop(replica.id, None)
             replica.failures += 1
             replica.crash_loop = True
-            replica.last_error = log_tail(log_path, lines=20)
+            replica.last_error = log_tail(log_path, lines=40)
+            if not replica.stopping:
+                next_s = backoff_s(replica.failures, cfg.backoff_base_s, cfg.backoff_cap_s)
+                print(
+                    f"planner serve: replica {replica.id} failed to start "
+                    f"({failure_line(replica.last_error)}); CrashLoopBackOff, next try in "
+                    f"{next_s:g} s; its traceback: `planner logs --replica {replica.id}`",
+                    flush=True,
+                )
             return
         replica.port = port
         replica.start_s = time.monotonic() - replica.requested_at
