@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -95,6 +96,9 @@ def serve(
 
     score_path = check_score_path(score)
     check_runtime(runtime)
+    if key is None and "PLANNER_KEY" in os.environ:
+        # typer treats an empty variable as unset; an empty key must be refused, not ignored
+        key = os.environ["PLANNER_KEY"]
     if key_file is not None:
         try:
             key = key_file.read_text().strip()
