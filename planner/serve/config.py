@@ -34,7 +34,9 @@ _SERVE_DEFAULTS: dict[str, Any] = {
     "duration_s": 1,
     "traffic": {"rps": 1},
 }
-_SERVICE_DEFAULTS: dict[str, Any] = {"request_time_s": 0, "cold_start_s": 0}
+# NOTE: a scenario's request time must be > 0; a serve config that leaves it out means "no
+# simulated service time" (0), put in after validation.
+_SERVICE_DEFAULTS: dict[str, Any] = {"request_time_s": 1, "cold_start_s": 0}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,9 +130,15 @@ def load_serve_blocks(path: str | Path | None) -> tuple[Deployment, Service]:
         raise ScenarioError(f"{path}: must be a mapping with deployment/service keys")
     data = dict(loaded)
     spec = {**_SERVE_DEFAULTS, **data}
-    spec["service"] = {**_SERVICE_DEFAULTS, **dict(data.get("service") or {})}
+    given = dict(data.get("service") or {})
+    spec["service"] = {**_SERVICE_DEFAULTS, **given}
     scenario = scenario_from_dict(spec, source=str(p), base_dir=p.parent)
-    return scenario.deployment, scenario.service
+    service = scenario.service
+    if "request_time_s" not in given:
+        from planner.distributions import Constant
+
+        service = dataclasses.replace(service, request_time_s=Constant(value_s=0.0))
+    return scenario.deployment, service
 
 
 def distribution_to_json(dist: Distribution) -> str:
