@@ -163,6 +163,8 @@ def test_failure_line_is_the_exception_of_the_traceback() -> None:
     log = (
         "Traceback (most recent call last):\n  File 'score.py', line 3\n"
         "FileNotFoundError: [Errno 2] No such file or directory: '/m/model.npz'\n"
+        "The above exception was the direct cause of the following exception:\n"
+        "azureml_inference_server_http.server.user_script.UserScriptException: Caught an\n"
         "SystemExit: 3\nreplica start failed: SystemExit: 3"
     )
     assert failure_line(log).startswith("FileNotFoundError: [Errno 2]")

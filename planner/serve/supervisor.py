@@ -96,10 +96,14 @@ _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*
 
 
 def failure_line(log_text: str) -> str:
-    """The last `SomeError: message` line of a log (the exception of a traceback)."""
+    """The last `SomeError: message` line of a log: the exception of the script's traceback.
+
+    The inference server re-raises the script's exception as its own `UserScriptException`
+    and exits with SystemExit: those wrappers are skipped for the script's own exception.
+    """
     for line in reversed(log_text.splitlines()):
         match = _ERROR_LINE.match(line.strip())
-        if match and not line.startswith("SystemExit"):
+        if match and not line.startswith(("SystemExit", "azureml_inference_server_http.")):
             return match.group(1)[:300]
     return "see its log"
 
