@@ -132,6 +132,30 @@ def test_init_raising_is_a_crash_loop_with_the_traceback_in_get_logs(tmp_path: P
         deploy_local(score, port=0, backoff_base_s=0.2, timeout_s=60)
 
 
+def test_reload_fixes_a_crash_loop_and_a_broken_edit_keeps_the_old_replicas(
+    tmp_path: Path,
+) -> None:
+    """The debugging loop: init() fails, fix score.py, reload() -> serving; break it again,
+    reload() raises with the new traceback and the working replica keeps answering."""
+    score = tmp_path / "score.py"
+    broken = (
+        "def init():\n    raise KeyError('no-weights-42')\n\ndef run(raw_data):\n    return 1\n"
+    )
+    score.write_text(broken)
+    with deploy_local(score, port=0, wait=False, backoff_base_s=0.2) as service:
+        _wait(lambda: service.stats()["crash_loop"])
+        score.write_text(broken.replace("raise KeyError('no-weights-42')", "pass"))
+        assert service.reload()["ok"]
+        assert service.run("{}") == 1
+        assert service.stats()["replicas"]["ready"] == 1
+        score.write_text(broken.replace("no-weights-42", "again-43"))
+        with pytest.raises(DeploymentError, match="again-43"):
+            service.reload()
+        assert service.run("{}") == 1  # the old replica still serves
+        stats = service.stats()
+        assert stats["replicas"]["ready"] == 1 and len(stats["replica_list"]) == 1
+
+
 def test_a_missing_model_fails_init_with_the_path_in_the_error(tmp_path: Path) -> None:
     """The example without its model: init() cannot open AZUREML_MODEL_DIR/model.npz."""
     with pytest.raises(
