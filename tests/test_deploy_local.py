@@ -258,3 +258,20 @@ def test_load_test_through_the_inference_server_feeds_the_calibration(tmp_path: 
     assert "azmlinfsrv" in log  # it was the inference server that answered
     on_disk = b"".join(p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert KEY.encode() not in on_disk
+
+
+def test_update_config_rolls_new_settings_with_the_builtin_runtime(tmp_path: Path) -> None:
+    """update(config=...) with 3 replicas and a 0.3 s scoring timeout: both take effect."""
+    from planner.serve.examples import sleep_score
+
+    one = _write(tmp_path / "one.yaml", replicas=1)
+    three = _write(tmp_path / "three.yaml", replicas=3, scoring_timeout_s=0.3)
+    with deploy_local(sleep_score.__file__, config=one, port=0, runtime="builtin") as service:
+        assert service.run({"sleep_s": 0.5})["slept_s"] == 0.5  # 60 s timeout: answered
+        assert service.update(config=three)["ok"]
+        _wait(lambda: service.stats()["replicas"]["ready"] == 3)
+        with pytest.raises(ScoringError) as raised:
+            service.run({"sleep_s": 0.5})
+        assert raised.value.status == 504
+        assert "planner serve" not in service.get_logs(replica=0)  # one replica's own log
+        assert "replica ready" in service.get_logs(replica=0)

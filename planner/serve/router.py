@@ -259,6 +259,8 @@ class Router:
                 self.supervisor.config = self.config
                 self.supervisor.set_models(models)
             result = await self.supervisor.roll()
+            if changes:  # the new replica count now, not at the policy's next tick
+                self.supervisor.reconcile(self.supervisor.desired)
         return JSONResponse(result, 200 if result["ok"] else 500)
 
     def apply(self, config: ServeConfig) -> None:
@@ -271,9 +273,7 @@ class Router:
         self.timeout_s = dep.scoring_timeout_s
         sup = self.supervisor
         sup.config = config
-        sup.policy = make_policy(dep, config.service.max_concurrent)
-        sup.refresh_env()
-        sup.desired = initial_replicas(dep)
+        sup.use_policy(make_policy(dep, config.service.max_concurrent), initial_replicas(dep))
 
 
 def run_router(

@@ -138,8 +138,16 @@ class Supervisor:
         self._models_root = Path(tempfile.mkdtemp(prefix="planner-models-"))
         self.model_dir = layout_models(dict(config.models), self._models_root / "0")
 
-    def refresh_env(self) -> None:
-        """Rebuild the replica environment after a config change."""
+    def use_policy(self, policy: Policy, desired: int) -> None:
+        """A new autoscaler policy (after a config change): its own control loop from now on.
+
+        The loop is restarted because its period is the policy's (a fixed count has none).
+        """
+        self.policy = policy
+        self.desired = desired
+        if self._control is not None:
+            self._control.cancel()
+        self._control = asyncio.create_task(self._control_loop())
         self._env = self._replica_env()
 
     def _replica_env(self) -> dict[str, str]:
