@@ -176,3 +176,27 @@ def test_example_model_matches_its_training_data() -> None:
     with np.load(EXAMPLE / "model.npz") as saved:
         coef, intercept = saved["coef"], float(saved["intercept"])
     assert np.allclose(coef, [3.0, -2.0, 0.5], atol=0.05) and abs(intercept - 1.0) < 0.05
+
+
+def test_the_key_is_checked_with_a_constant_time_comparison(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Router.authorized decides through hmac.compare_digest, never `==` on the secret."""
+    from types import SimpleNamespace
+
+    from planner.serve import router
+
+    calls: list[tuple[bytes, bytes]] = []
+    real = router.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(router.hmac, "compare_digest", spy)
+    fake = SimpleNamespace(auth=b"Bearer k1")
+    assert router.Router.authorized(fake, [(b"authorization", b"Bearer k1")])  # type: ignore[arg-type]
+    assert not router.Router.authorized(fake, [(b"authorization", b"Bearer k2")])  # type: ignore[arg-type]
+    assert not router.Router.authorized(fake, [])  # type: ignore[arg-type]
+    assert calls == [(b"Bearer k1", b"Bearer k1"), (b"Bearer k2", b"Bearer k1")]
+    assert router.Router.authorized(SimpleNamespace(auth=None), [])  # type: ignore[arg-type]
