@@ -275,3 +275,15 @@ def test_update_config_rolls_new_settings_with_the_builtin_runtime(tmp_path: Pat
         assert raised.value.status == 504
         assert "planner serve" not in service.get_logs(replica=0)  # one replica's own log
         assert "replica ready" in service.get_logs(replica=0)
+
+
+@pytest.mark.parametrize("runtime", ["azureml", "builtin"])
+def test_the_example_gives_the_models_predictions_under_both_runtimes(runtime: str) -> None:
+    """Both runtimes set AZUREML_MODEL_DIR and answer the model's own predictions."""
+    rows = [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]
+    model = EXAMPLE / "model.npz"
+    with deploy_local(EXAMPLE / "score.py", models=model, port=0, runtime=runtime) as service:
+        assert np.allclose(service.run({"data": rows}), _expected(model, rows))
+        with pytest.raises(ScoringError) as raised:
+            service.run(b"not json")
+        assert raised.value.status == 502 and "Check the logs" in raised.value.body
