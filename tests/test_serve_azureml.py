@@ -14,9 +14,9 @@ from planner.cli import app
 from planner.errors import ScenarioError
 from planner.serve import azureml
 from planner.serve.config import check_key
+from planner.serve.logs import failure_line
 from planner.serve.models import layout_models, parse_models
 from planner.serve.replica import builtin_handler, encode_result
-from planner.serve.supervisor import failure_line
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples"
 

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import math
 import os
-import re
 import shutil
 import signal
 import sys
@@ -39,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from planner.serve.config import ENV_REPLICA_ID, ENV_REQUEST_TIME, ENV_SEED, distribution_to_json
-from planner.serve.logs import log_tail, replica_log_path
+from planner.serve.logs import failure_line, log_tail, replica_log_path
 from planner.serve.models import layout_models
 from planner.serve.pool import Pool, Replica, State
 
@@ -90,22 +89,6 @@ class StartTimes:
             "last": round(self.samples_s[-1], 6),
             "samples_s": [round(x, 6) for x in self.samples_s],
         }
-
-
-_ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*)$")
-
-
-def failure_line(log_text: str) -> str:
-    """The last `SomeError: message` line of a log: the exception of the script's traceback.
-
-    The inference server re-raises the script's exception as its own `UserScriptException`
-    and exits with SystemExit: those wrappers are skipped for the script's own exception.
-    """
-    for line in reversed(log_text.splitlines()):
-        match = _ERROR_LINE.match(line.strip())
-        if match and not line.startswith(("SystemExit", "azureml_inference_server_http.")):
-            return match.group(1)[:300]
-    return "see its log"
 
 
 def _kill_group(pid: int, sig: int) -> None:
