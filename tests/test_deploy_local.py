@@ -5,6 +5,7 @@ Every test starts real processes on 127.0.0.1 and stops them; all are slow.
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 import threading
@@ -287,3 +288,54 @@ def test_the_example_gives_the_models_predictions_under_both_runtimes(runtime: s
         with pytest.raises(ScoringError) as raised:
             service.run(b"not json")
         assert raised.value.status == 502 and "Check the logs" in raised.value.body
+
+
+SCHEMA_SCORE = """
+from inference_schema.parameter_types.standard_py_parameter_type import (
+    StandardPythonParameterType,
+)
+from inference_schema.schema_decorators import input_schema, output_schema
+
+
+def init():
+    pass
+
+
+@input_schema("data", StandardPythonParameterType([[1.0, 2.0]]))
+@output_schema(StandardPythonParameterType([3.0]))
+def run(data):
+    return [sum(row) for row in data]
+"""
+
+RAWHTTP_SCORE = """
+from azureml.contrib.services.aml_request import rawhttp
+from azureml.contrib.services.aml_response import AMLResponse
+
+
+def init():
+    pass
+
+
+@rawhttp
+def run(request):
+    seen = request.headers.get("x-echo", "") + request.headers.get("Authorization", "")
+    return AMLResponse(seen + request.get_data(as_text=True), 201)
+"""
+
+
+def test_inference_schema_and_rawhttp_behave_as_in_the_inference_server(tmp_path: Path) -> None:
+    """@input_schema: parsed arguments, 400 for a body that is not an object, the schema in
+    /swagger.json; @rawhttp: run() gets the request and chooses the status."""
+    (tmp_path / "schema.py").write_text(SCHEMA_SCORE)
+    with deploy_local(tmp_path / "schema.py", port=0) as service:
+        assert service.run({"data": [[1.0, 2.0], [3.0, 4.5]]}) == [3.0, 7.5]
+        with pytest.raises(ScoringError) as raised:
+            service.run([1, 2])
+        assert raised.value.status == 400 and "JSON dictionary" in raised.value.body
+        swagger = httpx.get(service.swagger_uri).json()
+        assert "data" in json.dumps(swagger["definitions"]["ServiceInput"])
+    (tmp_path / "raw.py").write_text(RAWHTTP_SCORE)
+    with deploy_local(tmp_path / "raw.py", port=0, key=KEY) as service:
+        headers = {"x-echo": "hi:", "Authorization": f"Bearer {KEY}"}
+        answer = httpx.post(service.scoring_uri, content=b"body", headers=headers)
+        assert (answer.status_code, answer.text) == (201, "hi:body")  # headers, but not the key

@@ -86,9 +86,17 @@ class Slot:
         self.conn: Connection | None = None
 
     async def forward(
-        self, body: bytes, content_type: bytes, *, method: bytes = b"POST", path: bytes = b"/score"
+        self,
+        body: bytes,
+        content_type: bytes,
+        *,
+        method: bytes = b"POST",
+        path: bytes = b"/score",
+        headers: bytes = b"",
     ) -> tuple[int, bytes, bytes]:
         """Send the request to the replica; raise ConnectionError if it dies first.
+
+        `headers` are raw header lines (each ending in CRLF) passed on from the client.
 
         NotDelivered when no connection can be opened (the replica is gone: nothing was sent).
         A 5xx flagged `x-ms-run-function-failed: True` (run() raised, or its answer was not
@@ -103,7 +111,7 @@ class Slot:
                 self.conn = None
                 raise NotDelivered(f"replica {self.replica.id} refused the connection") from exc
         conn = self.conn
-        status, ctype, answer = await conn.request(method, path, body, content_type)
+        status, ctype, answer = await conn.request(method, path, body, content_type, headers)
         if status >= 500 and conn.run_failed:
             status = 502
         return status, ctype, answer

@@ -53,6 +53,14 @@ from planner.serve.pool import NotDelivered, Pool, Rejected, Slot, State
 
 _SCORE = ("/score", "/")
 _LIVENESS = ("/", "/health")
+# Headers the router does not pass on: hop-by-hop ones (RFC 9110 §7.6.1), those it sets itself,
+# and the key (score.py has no business with it). The rest reach run() (`@rawhttp`,
+# `request_headers`), as azureml-fe forwards them.
+_NOT_FORWARDED = frozenset(
+    {b"host", b"content-length", b"content-type", b"authorization", b"connection",
+     b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"proxy-authorization",
+     b"proxy-connection", b"expect"}
+)  # fmt: skip
 _JSON = b"application/json"
 
 if TYPE_CHECKING:
@@ -149,9 +157,13 @@ class Router:
         """Queue, forward, and map the outcome to Azure ML's status codes."""
         self.requests += 1
         ctype = _JSON
+        passed: list[bytes] = []
         for name, value in headers:
             if name == b"content-type":
                 ctype = value
+            elif name not in _NOT_FORWARDED and b"\r" not in value and b"\n" not in value:
+                passed.append(b"%s: %s\r\n" % (name, value))
+        extra = b"".join(passed)
         deadline = time.monotonic() + self.pool.max_request_wait_s
         wait_s: float | None = None  # first try: the full queue wait
         while True:
@@ -159,7 +171,7 @@ class Router:
                 slot = await self.pool.acquire(wait_s, first=wait_s is not None)
             except Rejected as exc:
                 return self._error(503, f"Too many requests (overloaded): {exc}")
-            forward = asyncio.ensure_future(slot.forward(body, ctype))
+            forward = asyncio.ensure_future(slot.forward(body, ctype, headers=extra))
             forward.add_done_callback(functools.partial(self._finished, slot))
             done, _ = await asyncio.wait((forward,), timeout=self.timeout_s)
             if not done:
