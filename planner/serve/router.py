@@ -7,8 +7,9 @@ Routes, with azureml-fe's semantics (reference/autoscalers.md §1.2):
   until the late answer arrives or the replica is replaced: Azure ML does not cancel either);
   **502** when `run()` raises (the inference server's 500 flagged `x-ms-run-function-failed`)
   or the replica process dies before answering. Other statuses of the replica pass through.
-  The body goes to `run()` untouched; a script decides what bad input means (the example
-  answers 400 on a body that is not JSON). Header `azureml-model-deployment` is accepted and
+  The body goes to `run()` untouched, with the client's headers except hop-by-hop ones and
+  the key; a script decides what bad input means (the example answers 400 on a body that is
+  not JSON). Header `azureml-model-deployment` is accepted and
   ignored. Error bodies are generic: details go to the logs (see docs/serve.md).
 - With a key, every endpoint but liveness needs `Authorization: Bearer <key>` (401 otherwise),
   compared in constant time.
