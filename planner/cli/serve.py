@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from planner.cli._app import app, handles_errors
+from planner.errors import ScenarioError
 from planner.serve.config import DEFAULT_LOG_DIR
 
 
@@ -33,8 +35,39 @@ def serve(
     ] = DEFAULT_LOG_DIR,
     key: Annotated[
         str | None,
-        typer.Option("--key", help="Require `Authorization: Bearer KEY` on /score."),
+        typer.Option(
+            "--key",
+            envvar="PLANNER_KEY",
+            show_envvar=True,
+            help="Require `Authorization: Bearer KEY` on every endpoint but liveness.",
+        ),
     ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="Read the key from this file (keeps it off `ps`)."),
+    ] = None,
+    runtime: Annotated[
+        str,
+        typer.Option(
+            "--runtime",
+            help="azureml: Azure ML's inference server in each replica; builtin: a light one.",
+        ),
+    ] = "azureml",
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="A model file or folder, or NAME=PATH (repeatable); under AZUREML_MODEL_DIR.",
+        ),
+    ] = None,
+    reload: Annotated[
+        bool,
+        typer.Option("--reload", help="Roll the replicas when score.py or a model changes."),
+    ] = False,
+    debug_errors: Annotated[
+        bool,
+        typer.Option("--debug-errors", help="Put run()'s exception text in error bodies."),
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for sampled cold starts.")] = 0,
     backoff_base_s: Annotated[
         float,
@@ -46,15 +79,33 @@ def serve(
 ) -> None:
     """Run SCORE as a local deployment: a router on --host:--port and replica processes.
 
-    Azure ML router semantics: POST /score waits in a FIFO queue; 503 after max_request_wait_s, 504 after scoring_timeout_s, 502 when run() raises or a replica dies. A failing init() is retried with CrashLoopBackOff. The config's autoscaler scales real replica processes.
+    Each replica runs SCORE inside Azure ML's own inference server (--runtime azureml, the default) with the --model files under AZUREML_MODEL_DIR. Azure ML router semantics: POST /score waits in a FIFO queue; 503 after max_request_wait_s, 504 after scoring_timeout_s, 502 when run() raises or a replica dies. A failing init() is retried with CrashLoopBackOff. The config's autoscaler scales real replica processes.
 
-    GET /stats shows replicas, queue and counts. Replica logs go to --log-dir (default ./.planner/serve-logs; see `planner logs`). Ctrl-C drains and stops everything.
+    GET /stats shows replicas, queue and counts. Replica logs go to --log-dir (default ./.planner/serve-logs; see `planner logs`). Error bodies are generic unless --debug-errors. Ctrl-C drains and stops everything.
     """  # noqa: E501  (typer rewraps help paragraphs; one line each keeps them readable)
-    from planner.serve.config import ServeConfig, check_score_path, load_serve_blocks
+    from planner.serve.config import (
+        ServeConfig,
+        check_key,
+        check_runtime,
+        check_score_path,
+        load_serve_blocks,
+    )
     from planner.serve.logs import clear_logs
+    from planner.serve.models import parse_models
     from planner.serve.router import run_router
 
     score_path = check_score_path(score)
+    check_runtime(runtime)
+    if key is None and "PLANNER_KEY" in os.environ:
+        # typer treats an empty variable as unset; an empty key must be refused, not ignored
+        key = os.environ["PLANNER_KEY"]
+    if key_file is not None:
+        try:
+            key = key_file.read_text().strip()
+        except OSError as exc:
+            raise ScenarioError(f"--key-file {key_file}: cannot read it ({exc.strerror})") from None
+    key = check_key(key)
+    models = parse_models(model)
     deployment, service = load_serve_blocks(config)
     clear_logs(log_dir)
     serve_config = ServeConfig(
@@ -68,8 +119,23 @@ def serve(
         seed=seed,
         backoff_base_s=backoff_base_s,
         backoff_cap_s=backoff_cap_s,
+        runtime=runtime,
+        models=tuple(models.items()),
+        debug_errors=debug_errors,
     )
-    raise typer.Exit(run_router(serve_config))
+    watchers = []
+
+    def start_watcher(url: str) -> None:
+        from planner.serve.watch import Watcher
+
+        watcher = Watcher(url, score_path, models, key=key)
+        watcher.start()
+        watchers.append(watcher)
+
+    status = run_router(serve_config, on_ready=start_watcher if reload else None)
+    for watcher in watchers:
+        watcher.stopped.set()
+    raise typer.Exit(status)
 
 
 @app.command()

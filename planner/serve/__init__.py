@@ -2,7 +2,9 @@
 
 The router has Azure ML's azureml-fe semantics (FIFO queue, 503 after `max_request_wait_s`,
 504 after `scoring_timeout_s`, 502 when `run()` raises or a replica dies, CrashLoopBackOff for
-a failing `init()`) and calls the same autoscaler policy objects as the simulator.
+a failing `init()`) and calls the same autoscaler policy objects as the simulator. Each replica
+runs score.py inside Azure ML's own inference server (or a light built-in one).
+`deploy_local(...)` is the platform's local-debugging loop: run, reload, update, logs, delete.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ _WHERE = {
     "LocalDeployment": "planner.serve.local",
     "start_local_deployment": "planner.serve.local",
     "ScoreResponse": "planner.serve.response",
+    "deploy_local": "planner.serve.deploy",
+    "LocalWebservice": "planner.serve.deploy",
+    "ScoringError": "planner.serve.deploy",
 }
 
 
@@ -31,8 +36,11 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_LOG_DIR",
     "LocalDeployment",
+    "LocalWebservice",
     "ScoreResponse",
+    "ScoringError",
     "ServeConfig",
+    "deploy_local",
     "load_serve_blocks",
     "start_local_deployment",
 ]

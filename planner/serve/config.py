@@ -34,7 +34,9 @@ _SERVE_DEFAULTS: dict[str, Any] = {
     "duration_s": 1,
     "traffic": {"rps": 1},
 }
-_SERVICE_DEFAULTS: dict[str, Any] = {"request_time_s": 0, "cold_start_s": 0}
+# NOTE: a scenario's request time must be > 0; a serve config that leaves it out means "no
+# simulated service time" (0), put in after validation.
+_SERVICE_DEFAULTS: dict[str, Any] = {"request_time_s": 1, "cold_start_s": 0}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +48,12 @@ class ServeConfig:
     `start_timeout_s` is the start budget (Azure ML's probe budget is 310 s): a replica not ready
     by then is killed and counted as a failed start. `drain_timeout_s` bounds the wait for
     in-flight requests when a replica is scaled down or the server stops.
+
+    `runtime` is `azureml` (Azure ML's inference server hosts score.py in each replica) or
+    `builtin` (the light server); `models` are (name, path) pairs laid out under
+    `AZUREML_MODEL_DIR` (`planner.serve.models`). `debug_errors` lets run()'s exception text into
+    error bodies. `key` is held in memory only: it reaches the router process through its
+    environment, never through a file.
     """
 
     score_path: Path
@@ -61,6 +69,31 @@ class ServeConfig:
     start_timeout_s: float = 310.0
     drain_timeout_s: float = 30.0
     replica_env: tuple[tuple[str, str], ...] = ()
+    runtime: str = "azureml"
+    models: tuple[tuple[str, Path], ...] = ()
+    debug_errors: bool = False
+
+
+RUNTIMES = ("azureml", "builtin")
+
+
+def check_runtime(runtime: str) -> str:
+    """The runtime name, or ScenarioError (exit 2) for an unknown one or a missing package."""
+    if runtime not in RUNTIMES:
+        raise ScenarioError(f"--runtime {runtime!r}: must be one of {', '.join(RUNTIMES)}")
+    if runtime == "azureml":
+        from planner.serve.azureml import INSTALL_HINT, available
+
+        if not available():
+            raise ScenarioError(f"--runtime azureml: {INSTALL_HINT}")
+    return runtime
+
+
+def check_key(key: str | None) -> str | None:
+    """The key, or ScenarioError for an empty one (it would turn authentication off)."""
+    if key is not None and not key.strip():
+        raise ScenarioError("--key: the key is empty; give a non-empty key or none at all")
+    return key
 
 
 def check_score_path(path: str | Path) -> Path:
@@ -97,9 +130,15 @@ def load_serve_blocks(path: str | Path | None) -> tuple[Deployment, Service]:
         raise ScenarioError(f"{path}: must be a mapping with deployment/service keys")
     data = dict(loaded)
     spec = {**_SERVE_DEFAULTS, **data}
-    spec["service"] = {**_SERVICE_DEFAULTS, **dict(data.get("service") or {})}
+    given = dict(data.get("service") or {})
+    spec["service"] = {**_SERVICE_DEFAULTS, **given}
     scenario = scenario_from_dict(spec, source=str(p), base_dir=p.parent)
-    return scenario.deployment, scenario.service
+    service = scenario.service
+    if "request_time_s" not in given:
+        from planner.distributions import Constant
+
+        service = dataclasses.replace(service, request_time_s=Constant(value_s=0.0))
+    return scenario.deployment, service
 
 
 def distribution_to_json(dist: Distribution) -> str:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from planner.errors import DeploymentError
-from planner.serve.config import ServeConfig, check_score_path
+from planner.serve.config import ServeConfig, check_key, check_runtime, check_score_path
 from planner.serve.logs import clear_logs, log_tail, replica_log_path
 
 if TYPE_CHECKING:
@@ -43,12 +43,14 @@ class LocalDeployment:
         log_dir: Path,
         *,
         remove_log_dir: bool = False,
+        key: str | None = None,
     ) -> None:
         self.process = process
         self.url = url
         self.log_dir = log_dir
         self._remove_log_dir = remove_log_dir  # a temporary folder of our own
-        self._client = httpx.Client(timeout=10.0)
+        headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+        self._client = httpx.Client(timeout=10.0, headers=headers)
 
     def stats(self) -> dict[str, Any]:
         """The router's /stats document."""
@@ -100,19 +102,26 @@ def start_local_deployment(
     backoff_cap_s: float = 300.0,
     drain_timeout_s: float = 30.0,
     replica_env: dict[str, str] | None = None,
+    runtime: str = "azureml",
+    models: dict[str, Path] | None = None,
+    debug_errors: bool = False,
     wait_for_replicas: bool = True,
     timeout_s: float = 60.0,
 ) -> LocalDeployment:
     """Start router + replicas on 127.0.0.1 and wait until they serve (bounded by `timeout_s`).
 
-    Logs go to `log_dir`; without one, to a temporary folder that `stop()` removes (a failed
-    start keeps it, and its log tail is in the error).
+    Logs go to `log_dir`; without one, to a temporary folder that `stop()` removes (after a
+    failed start too: its log tail is in the error). `runtime`, `models` and `debug_errors`
+    are those of `ServeConfig`. The key reaches the router in its environment: the config file
+    written to `log_dir` never holds it.
 
     Raises:
         DeploymentError: the script is missing, the router exits, a replica is in a crash loop
             while waiting for replicas, or `timeout_s` passes; the message carries the log tail.
     """
     score = check_score_path(score_path)
+    check_runtime(runtime)
+    check_key(key)
     logs = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="planner-serve-"))
     clear_logs(logs)
     config = ServeConfig(
@@ -121,12 +130,15 @@ def start_local_deployment(
         service=service,
         port=port,
         log_dir=logs.resolve(),
-        key=key,
+        key=None,
         seed=seed,
         backoff_base_s=backoff_base_s,
         backoff_cap_s=backoff_cap_s,
         drain_timeout_s=drain_timeout_s,
         replica_env=tuple((replica_env or {}).items()),
+        runtime=runtime,
+        models=tuple((models or {}).items()),
+        debug_errors=debug_errors,
     )
     config_file = logs / "serve-config.pickle"
     config_file.write_bytes(pickle.dumps(config))
@@ -134,8 +146,11 @@ def start_local_deployment(
     ready_file.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "planner.serve.router", "--config", str(config_file)]
     cmd += ["--ready-file", str(ready_file), "--parent-pid", str(os.getpid())]
+    env = {k: v for k, v in os.environ.items() if k != "PLANNER_KEY"}
+    if key is not None:
+        env["PLANNER_KEY"] = key
     with open(logs / "router.log", "ab") as router_log:
-        process = subprocess.Popen(cmd, stdout=router_log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(cmd, stdout=router_log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + timeout_s
     while not ready_file.exists():
         if process.poll() is not None:
@@ -147,7 +162,7 @@ def start_local_deployment(
             raise DeploymentError(f"router not listening after {timeout_s:g} s (timeout_s)")
         time.sleep(0.02)
     url = json.loads(ready_file.read_text())["url"]
-    local = LocalDeployment(process, url, logs, remove_log_dir=log_dir is None)
+    local = LocalDeployment(process, url, logs, remove_log_dir=log_dir is None, key=key)
     if wait_for_replicas:
         from planner.serve.router import initial_replicas
 
@@ -162,12 +177,14 @@ def _wait_replicas(local: LocalDeployment, count: int, deadline: float, timeout_
             return
         failing = [r for r in stats["replica_list"] if r["crash_loop"]]
         if failing or time.monotonic() > deadline:
+            tail = ""
+            if failing:
+                tail = log_tail(replica_log_path(local.log_dir, failing[0]["id"]), lines=60)
             local.stop()
             if failing:
-                rid = failing[0]["id"]
-                tail = log_tail(replica_log_path(local.log_dir, rid))
                 raise DeploymentError(
-                    f"replica {rid} failed to start (crash loop); its log:\n{tail}"
+                    f"replica {failing[0]['id']} failed to start (CrashLoopBackOff); its log:\n"
+                    f"{tail}"
                 )
             raise DeploymentError(
                 f"{stats['replicas']['ready']} of {count} replicas ready after {timeout_s:g} s"

@@ -18,6 +18,22 @@ from planner.errors import ScenarioError
 _REPLICA_LOG = re.compile(r"replica-(\d+)\.log$")
 
 
+_ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*)$")
+
+
+def failure_line(log_text: str) -> str:
+    """The last `SomeError: message` line of a log: the exception of the script's traceback.
+
+    The inference server re-raises the script's exception as its own `UserScriptException`
+    and exits with SystemExit: those wrappers are skipped for the script's own exception.
+    """
+    for line in reversed(log_text.splitlines()):
+        match = _ERROR_LINE.match(line.strip())
+        if match and not line.startswith(("SystemExit", "azureml_inference_server_http.")):
+            return match.group(1)[:300]
+    return "see its log"
+
+
 def replica_log_path(log_dir: Path, replica_id: int) -> Path:
     """Where replica `replica_id` writes its output."""
     return Path(log_dir) / f"replica-{replica_id}.log"

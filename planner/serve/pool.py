@@ -55,6 +55,7 @@ class Replica:
         self.requested_at = 0.0  # monotonic time the supervisor decided to (re)start it
         self.start_s: float | None = None  # its last request-to-ready time
         self.stopping = False
+        self.generation = 0  # the reload/update this replica was started for
         self.idle = asyncio.Event()
 
     def summary(self) -> dict[str, Any]:
@@ -71,6 +72,7 @@ class Replica:
             "failures": self.failures,
             "backoff_s": self.backoff_s,
             "last_error": self.last_error,
+            "generation": self.generation,
         }
 
 
@@ -83,10 +85,22 @@ class Slot:
         self.replica = replica
         self.conn: Connection | None = None
 
-    async def forward(self, body: bytes, content_type: bytes) -> tuple[int, bytes, bytes]:
-        """POST the body to the replica's /score; raise ConnectionError if it dies first.
+    async def forward(
+        self,
+        body: bytes,
+        content_type: bytes,
+        *,
+        method: bytes = b"POST",
+        path: bytes = b"/score",
+        headers: bytes = b"",
+    ) -> tuple[int, bytes, bytes]:
+        """Send the request to the replica; raise ConnectionError if it dies first.
+
+        `headers` are raw header lines (each ending in CRLF) passed on from the client.
 
         NotDelivered when no connection can be opened (the replica is gone: nothing was sent).
+        A 5xx flagged `x-ms-run-function-failed: True` (run() raised, or its answer was not
+        JSON) becomes 502, as azureml-fe answers it; any other status passes through.
         """
         if self.conn is None or self.conn.stale:
             if self.conn is not None:
@@ -96,7 +110,11 @@ class Slot:
             except OSError as exc:
                 self.conn = None
                 raise NotDelivered(f"replica {self.replica.id} refused the connection") from exc
-        return await self.conn.request(b"POST", b"/score", body, content_type)
+        conn = self.conn
+        status, ctype, answer = await conn.request(method, path, body, content_type, headers)
+        if status >= 500 and conn.run_failed:
+            status = 502
+        return status, ctype, answer
 
     def close(self) -> None:
         """Drop the connection (the replica is gone or the response was lost)."""

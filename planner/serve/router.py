@@ -5,11 +5,18 @@ Routes, with azureml-fe's semantics (reference/autoscalers.md §1.2):
   JSON reason after `max_request_wait_s` in the queue (0 = no queue). Forwarded to the replica;
   **504** after `scoring_timeout_s` of scoring (the replica keeps working and its slot stays busy
   until the late answer arrives or the replica is replaced: Azure ML does not cancel either);
-  **502** when `run()` raises (the replica's answer) or the replica process dies before
-  answering. The body goes to `run()` untouched; a script decides what bad input means (the
-  example answers 400 on a body that is not JSON). Header `azureml-model-deployment` is
-  accepted and ignored; `Authorization: Bearer <key>` is checked only when started with a key
-  (401 otherwise).
+  **502** when `run()` raises (the inference server's 500 flagged `x-ms-run-function-failed`)
+  or the replica process dies before answering. Other statuses of the replica pass through.
+  The body goes to `run()` untouched, with the client's headers except hop-by-hop ones and
+  the key; a script decides what bad input means (the example answers 400 on a body that is
+  not JSON). Header `azureml-model-deployment` is accepted and
+  ignored. Error bodies are generic: details go to the logs (see docs/serve.md).
+- With a key, every endpoint but liveness needs `Authorization: Bearer <key>` (401 otherwise),
+  compared in constant time.
+- `GET /swagger.json`: forwarded to a replica (the inference server's schema).
+- `POST /-/reload` and `POST /-/update` (JSON `{"config": path, "models": {name: path}}`):
+  rolling restart of every replica (`Supervisor.roll`); 200 with the outcome, 500 if a new
+  replica failed to start (the old ones keep serving).
 - `GET /stats`: replicas by state, busy, queued, desired, counts by status, uptime; the slot
   time so far (`busy_seconds / dispatched`) and each replica's request-to-ready time
   (`replica_start_s`: count, mean, min, max, last, samples_s; see `supervisor.StartTimes`).
@@ -21,8 +28,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import gc
+import hmac
 import json
 import os
 import pickle
@@ -30,7 +39,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +53,15 @@ from planner.serve._uvicorn import bind, make_server, read_body
 from planner.serve.pool import NotDelivered, Pool, Rejected, Slot, State
 
 _SCORE = ("/score", "/")
+_LIVENESS = ("/", "/health")
+# Headers the router does not pass on: hop-by-hop ones (RFC 9110 §7.6.1), those it sets itself,
+# and the key (score.py has no business with it). The rest reach run() (`@rawhttp`,
+# `request_headers`), as azureml-fe forwards them.
+_NOT_FORWARDED = frozenset(
+    {b"host", b"content-length", b"content-type", b"authorization", b"connection",
+     b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"proxy-authorization",
+     b"proxy-connection", b"expect"}
+)  # fmt: skip
 _JSON = b"application/json"
 
 if TYPE_CHECKING:
@@ -71,7 +89,8 @@ class Router:
         policy = make_policy(dep, config.service.max_concurrent)
         self.supervisor: Supervisor = Supervisor(config, self.pool, policy)
         self.timeout_s = dep.scoring_timeout_s
-        self.auth = f"Bearer {config.key}".encode() if config.key else None
+        self.auth = f"Bearer {config.key}".encode() if config.key is not None else None
+        self._roll_lock = asyncio.Lock()
         self.requests = 0
         self.counts: Counter[int] = Counter()
         self.t_start = time.monotonic()
@@ -80,6 +99,9 @@ class Router:
                 Route("/", self.health, methods=["GET"]),
                 Route("/health", self.health, methods=["GET"]),
                 Route("/stats", self.stats, methods=["GET"]),
+                Route("/swagger.json", self.swagger, methods=["GET"]),
+                Route("/-/reload", self.reload, methods=["POST"]),
+                Route("/-/update", self.update, methods=["POST"]),
             ],
             lifespan=self.lifespan,
         )
@@ -95,6 +117,19 @@ class Router:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """ASGI entry: POST /score (and POST /) on a raw fast path, the rest via starlette."""
+        if (
+            scope["type"] == "http"
+            and not (scope["method"] == "GET" and scope["path"] in _LIVENESS)
+            and not self.authorized(scope["headers"])
+        ):
+            await read_body(receive)
+            if scope["method"] == "POST" and scope["path"] in _SCORE:
+                self.requests += 1
+            status, ctype, payload = self._error(401, "missing or wrong Authorization: Bearer key")
+            headers = [(b"content-type", ctype), (b"content-length", b"%d" % len(payload))]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+            return
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in _SCORE:
             body = await read_body(receive)
             status, ctype, payload = await self.handle(scope["headers"], body)
@@ -103,6 +138,15 @@ class Router:
             await send({"type": "http.response.body", "body": payload})
         else:
             await self.app(scope, receive, send)
+
+    def authorized(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        """No key, or `Authorization: Bearer <key>` (compared in constant time)."""
+        if self.auth is None:
+            return True
+        for name, value in headers:
+            if name == b"authorization":
+                return hmac.compare_digest(value, self.auth)
+        return False
 
     def _error(self, status: int, error: str) -> tuple[int, bytes, bytes]:
         self.counts[status] += 1
@@ -114,14 +158,13 @@ class Router:
         """Queue, forward, and map the outcome to Azure ML's status codes."""
         self.requests += 1
         ctype = _JSON
-        auth = None
+        passed: list[bytes] = []
         for name, value in headers:
             if name == b"content-type":
                 ctype = value
-            elif name == b"authorization":
-                auth = value
-        if self.auth is not None and auth != self.auth:
-            return self._error(401, "missing or wrong Authorization: Bearer key")
+            elif name not in _NOT_FORWARDED and b"\r" not in value and b"\n" not in value:
+                passed.append(b"%s: %s\r\n" % (name, value))
+        extra = b"".join(passed)
         deadline = time.monotonic() + self.pool.max_request_wait_s
         wait_s: float | None = None  # first try: the full queue wait
         while True:
@@ -129,7 +172,7 @@ class Router:
                 slot = await self.pool.acquire(wait_s, first=wait_s is not None)
             except Rejected as exc:
                 return self._error(503, f"Too many requests (overloaded): {exc}")
-            forward = asyncio.ensure_future(slot.forward(body, ctype))
+            forward = asyncio.ensure_future(slot.forward(body, ctype, headers=extra))
             forward.add_done_callback(functools.partial(self._finished, slot))
             done, _ = await asyncio.wait((forward,), timeout=self.timeout_s)
             if not done:
@@ -141,9 +184,8 @@ class Router:
             # NOTE: a dead replica's slot (nothing was sent): try another within the queue wait.
             wait_s = max(0.0, deadline - time.monotonic())
         if failure is not None:
-            rid = slot.replica.id
-            reason = f"({failure!r})"
-            return self._error(502, f"replica {rid} closed connection before replying {reason}")
+            print(f"replica {slot.replica.id} closed the connection before replying: {failure!r}")
+            return self._error(502, "the replica closed the connection before replying")
         result: tuple[int, bytes, bytes] = forward.result()
         self.counts[result[0]] += 1
         return result
@@ -186,11 +228,78 @@ class Router:
         """GET /stats."""
         return JSONResponse(self.snapshot())
 
+    async def swagger(self, request: Request) -> Response:
+        """GET /swagger.json: the inference server's schema, from a free replica."""
+        try:
+            slot = await self.pool.acquire()
+        except Rejected as exc:
+            return JSONResponse({"error": f"Too many requests (overloaded): {exc}"}, 503)
+        path = b"/swagger.json?" + request.url.query.encode()
+        forward = asyncio.ensure_future(slot.forward(b"", _JSON, method=b"GET", path=path))
+        forward.add_done_callback(functools.partial(self._finished, slot))
+        try:
+            status, ctype, body = await asyncio.wait_for(forward, self.timeout_s)
+        except (TimeoutError, ConnectionError):
+            return JSONResponse({"error": "the replica did not answer"}, 502)
+        return Response(body, status, media_type=ctype.decode("latin-1"))
+
+    async def reload(self, request: Request) -> Response:
+        """POST /-/reload: re-import score.py in every replica (rolling)."""
+        async with self._roll_lock:
+            result = await self.supervisor.roll()
+        return JSONResponse(result, 200 if result["ok"] else 500)
+
+    async def update(self, request: Request) -> Response:
+        """POST /-/update: new deployment/service blocks and/or models, then a rolling restart."""
+        from planner.serve.config import load_serve_blocks
+        from planner.serve.models import parse_models
+
+        try:
+            spec = json.loads(await request.body() or b"{}")
+            if not isinstance(spec, dict):
+                raise PlannerError("the body must be a JSON object")
+            changes: dict[str, Any] = {}
+            if spec.get("config") is not None:
+                changes["deployment"], changes["service"] = load_serve_blocks(spec["config"])
+            models = parse_models(spec["models"]) if spec.get("models") is not None else None
+        except (PlannerError, ValueError) as exc:
+            return JSONResponse({"ok": False, "error": str(exc)}, 400)
+        async with self._roll_lock:
+            if changes:
+                self.apply(dataclasses.replace(self.config, **changes))
+            if models is not None:
+                self.config = dataclasses.replace(self.config, models=tuple(models.items()))
+                self.supervisor.config = self.config
+                self.supervisor.set_models(models)
+            result = await self.supervisor.roll()
+            if changes:  # the new replica count now, not at the policy's next tick
+                self.supervisor.reconcile(self.supervisor.desired)
+        return JSONResponse(result, 200 if result["ok"] else 500)
+
+    def apply(self, config: ServeConfig) -> None:
+        """Use new deployment/service settings (queue wait, timeout, autoscaler) from now on."""
+        from planner.autoscalers import make_policy
+
+        self.config = config
+        dep = config.deployment
+        self.pool.max_request_wait_s = dep.max_request_wait_s
+        self.timeout_s = dep.scoring_timeout_s
+        sup = self.supervisor
+        sup.config = config
+        sup.use_policy(make_policy(dep, config.service.max_concurrent), initial_replicas(dep))
+
 
 def run_router(
-    config: ServeConfig, *, ready_file: Path | None = None, announce: bool = True
+    config: ServeConfig,
+    *,
+    ready_file: Path | None = None,
+    announce: bool = True,
+    on_ready: Callable[[str], None] | None = None,
 ) -> int:
-    """Serve until SIGINT/SIGTERM, then drain and stop every replica; returns the exit status."""
+    """Serve until SIGINT/SIGTERM, then drain and stop every replica; returns the exit status.
+
+    `on_ready(url)` is called once the router listens (the `--reload` watcher starts there).
+    """
     router = Router(config)
     sock = bind(config.host, config.port)
     port = sock.getsockname()[1]
@@ -209,6 +318,8 @@ def run_router(
                     f"{config.log_dir}; Ctrl-C to stop)",
                     flush=True,
                 )
+            if on_ready is not None:
+                on_ready(url)
             if ready_file is not None:
                 tmp = ready_file.with_suffix(".tmp")
                 tmp.write_text(json.dumps({"url": url, "pid": os.getpid()}))
@@ -237,6 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, default=None)
     args = parser.parse_args(argv)
     config = pickle.loads(args.config.read_bytes())  # written by start_local_deployment
+    # The key comes through the environment only (never a file), and goes no further: replicas
+    # get a copy of this environment, and score.py has no business with it.
+    key = os.environ.pop("PLANNER_KEY", None)
+    if key is not None:
+        config = dataclasses.replace(config, key=key)
     if args.parent_pid is not None:
         threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
     try:

@@ -26,16 +26,20 @@ import asyncio
 import contextlib
 import math
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections import deque
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from planner.serve.config import ENV_REPLICA_ID, ENV_REQUEST_TIME, ENV_SEED, distribution_to_json
-from planner.serve.logs import log_tail, replica_log_path
+from planner.serve.logs import failure_line, log_tail, replica_log_path
+from planner.serve.models import layout_models
 from planner.serve.pool import Pool, Replica, State
 
 if TYPE_CHECKING:
@@ -112,9 +116,26 @@ class Supervisor:
         self._stopping: set[asyncio.Task[None]] = set()
         self._t0 = time.monotonic()
         self._env = self._replica_env()
+        self.generation = 0  # bumped by every reload/update; each replica records its own
+        self.rolling = False  # a rolling restart is under way: the autoscaler waits
+        self._models_root = Path(tempfile.mkdtemp(prefix="planner-models-"))
+        self.model_dir = layout_models(dict(config.models), self._models_root / "0")
+
+    def use_policy(self, policy: Policy, desired: int) -> None:
+        """A new autoscaler policy (after a config change): its own control loop from now on.
+
+        The loop is restarted because its period is the policy's (a fixed count has none).
+        """
+        self.policy = policy
+        self.desired = desired
+        if self._control is not None:
+            self._control.cancel()
+        self._control = asyncio.create_task(self._control_loop())
+        self._env = self._replica_env()
 
     def _replica_env(self) -> dict[str, str]:
         env = dict(os.environ)
+        env.pop("PLANNER_KEY", None)
         env[ENV_REQUEST_TIME] = distribution_to_json(self.config.service.request_time_s)
         env[ENV_SEED] = str(self.config.seed)
         env["PYTHONUNBUFFERED"] = "1"
@@ -136,10 +157,12 @@ class Supervisor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._control
         await asyncio.gather(*(self.stop(r) for r in list(self.replicas)))
+        shutil.rmtree(self._models_root, ignore_errors=True)
 
     def launch(self) -> Replica:
         """Create a replica and start its process in the background."""
         replica = Replica(self._next_id, slots=self.config.service.max_concurrent)
+        replica.generation = self.generation
         replica.requested_at = time.monotonic()
         self._next_id += 1
         self.replicas.append(replica)
@@ -199,10 +222,14 @@ class Supervisor:
             )
             log.flush()
             env = {**self._env, ENV_REPLICA_ID: str(replica.id)}
+            extra = ["--model-dir", str(self.model_dir)] if self.model_dir is not None else []
+            if cfg.debug_errors:
+                extra.append("--debug-errors")
             try:
                 proc = await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "planner.serve.replica",
                     "--score", str(cfg.score_path),
+                    "--runtime", cfg.runtime, *extra,
                     "--max-concurrent", str(cfg.service.max_concurrent),
                     "--extra-start-s", f"{cold_start_s:.6f}",
                     "--ready-fd", str(write_fd),
@@ -223,7 +250,15 @@ class Supervisor:
             self._procs.pop(replica.id, None)
             replica.failures += 1
             replica.crash_loop = True
-            replica.last_error = log_tail(log_path, lines=20)
+            replica.last_error = log_tail(log_path, lines=40)
+            if not replica.stopping:
+                next_s = backoff_s(replica.failures, cfg.backoff_base_s, cfg.backoff_cap_s)
+                print(
+                    f"planner serve: replica {replica.id} failed to start "
+                    f"({failure_line(replica.last_error)}); CrashLoopBackOff, next try in "
+                    f"{next_s:g} s; its traceback: `planner logs --replica {replica.id}`",
+                    flush=True,
+                )
             return
         replica.port = port
         replica.start_s = time.monotonic() - replica.requested_at
@@ -286,6 +321,49 @@ class Supervisor:
             queued_avg=queued_avg,
         )
 
+    # -- reload and update ------------------------------------------------------------------
+    def set_models(self, models: dict[str, Path]) -> None:
+        """Lay out new model files for the replicas started from now on."""
+        root = self._models_root / str(self.generation + 1)
+        shutil.rmtree(root, ignore_errors=True)
+        self.model_dir = layout_models(models, root)
+
+    async def roll(self, timeout_s: float | None = None) -> dict[str, Any]:
+        """Rolling restart: replace every replica, one at a time, surge first (Kubernetes'
+        RollingUpdate with maxSurge 1, maxUnavailable 0).
+
+        For each old replica a new one (new score.py import, new config and models) is started;
+        once it is ready the old one is drained: it takes no new requests, answers its
+        in-flight ones and is stopped. Queued requests wait in the router's queue as usual and
+        are served by whichever replica frees first, so none is dropped. If a new replica fails
+        to start (crash loop, or not ready within `timeout_s`, default the start budget), it is
+        stopped, the remaining old replicas keep serving, and the result says why.
+        """
+        self.generation += 1
+        generation = self.generation
+        limit_s = self.config.start_timeout_s if timeout_s is None else timeout_s
+        self.rolling = True
+        replaced = 0
+        try:
+            old = [r for r in self.replicas if not r.stopping and r.generation < generation]
+            for replica in old:
+                if replica.stopping:
+                    continue
+                new = self.launch()
+                deadline = time.monotonic() + limit_s
+                while new.state is not State.READY:
+                    if new.crash_loop or time.monotonic() > deadline or new.stopping:
+                        error = new.last_error or f"not ready after {limit_s:g} s"
+                        await self.stop(new)
+                        return {"ok": False, "generation": generation, "replaced": replaced,
+                                "failed_replica": new.id, "error": error}  # fmt: skip
+                    await asyncio.sleep(0.02)
+                await self.stop(replica)
+                replaced += 1
+        finally:
+            self.rolling = False
+        return {"ok": True, "generation": generation, "replaced": replaced}
+
     async def _control_loop(self) -> None:
         interval_s = float(self.policy.interval_s)
         next_t = time.monotonic()
@@ -293,7 +371,8 @@ class Supervisor:
             next_t += interval_s
             await asyncio.sleep(max(0.0, next_t - time.monotonic()))
             self.desired = int(self.policy.decide(self.observe()))
-            self.reconcile(self.desired)
+            if not self.rolling:
+                self.reconcile(self.desired)
 
     def reconcile(self, desired: int) -> None:
         """Start or drain replicas so that the active (not stopping) count becomes `desired`."""

@@ -2,9 +2,11 @@
 
 One `Connection` carries one request at a time (a replica slot owns one connection), so there
 is no pooling, no pipelining and nothing to lock. It writes a request with Content-Length and
-reads a response framed by Content-Length or chunked encoding. Compared with httpx this cuts the
-per-request cost of the hop to a few tens of microseconds; the benchmark load generator uses it
-too. A connection the peer closes raises `ConnectionError` (or `IncompleteReadError`).
+reads a response framed by Content-Length or chunked encoding; `run_failed` tells whether the
+last answer carried Azure ML's `x-ms-run-function-failed: True` header. Compared with httpx
+this cuts the per-request cost of the hop to a few tens of microseconds; the benchmark load
+generator uses it too. A connection the peer closes raises `ConnectionError` (or
+`IncompleteReadError`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ _MAX_LINE = 65536
 class Connection:
     """One keep-alive HTTP/1.1 connection to host:port."""
 
-    __slots__ = ("_host", "_reader", "_writer", "closed")
+    __slots__ = ("_host", "_reader", "_writer", "closed", "run_failed")
 
     def __init__(self, host: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self._host = host.encode()
         self._reader = reader
         self._writer = writer
         self.closed = False
+        self.run_failed = False  # the last answer said `x-ms-run-function-failed: True`
 
     @classmethod
     async def open(cls, host: str, port: int) -> Connection:
@@ -86,6 +89,7 @@ class Connection:
         chunked = False
         close = parts[0] == b"HTTP/1.0"
         ctype = b"application/octet-stream"
+        self.run_failed = False
         while True:
             line = await reader.readline()
             if line in (b"\r\n", b"\n"):
@@ -103,6 +107,8 @@ class Connection:
                 ctype = value
             elif name == b"connection":
                 close = value.lower() == b"close"
+            elif name == b"x-ms-run-function-failed":
+                self.run_failed = value.lower() == b"true"
         if chunked:
             body = await self._read_chunked()
         elif length >= 0:

@@ -5,7 +5,7 @@ PLANNER_REQUEST_TIME (JSON from planner.serve.config.distribution_to_json; unset
 and seeds its generator from PLANNER_SEED and PLANNER_REPLICA_ID. `run(raw_data)` parses the
 body as JSON and sleeps one sampled service time. Fields of the JSON object change that:
     {"sleep_s": 0.2}       sleep exactly this long instead of sampling
-    {"fail": "message"}    raise ValueError(message)  -> the router answers 502 with it
+    {"fail": "message"}    raise ValueError(message)  -> 502 (the message goes to the log)
 A body that is not JSON answers 400 (this script's choice: the router passes bodies untouched).
 Setting PLANNER_EXAMPLE_INIT_FAIL makes init() raise (to see CrashLoopBackOff).
 """
