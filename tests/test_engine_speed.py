@@ -127,6 +127,9 @@ PATTERNS = {
             Phase(duration_s=13.0, rps=40.0),
         )
     ),
+    "some-short": Traffic(
+        pattern=tuple(Phase(duration_s=5.0, rps=float(k % 5) * 30.0) for k in range(40))
+    ),
     "many-short": Traffic(
         pattern=tuple(
             Phase(duration_s=0.25, rps=float(k % 9), to_rps=float(k % 4)) for k in range(800)
@@ -143,3 +146,5 @@ def test_invert_equals_the_array_wide_formula(name: str) -> None:
     s = np.sort(np.concatenate([rng.uniform(0.0, total, 20_000), tr._cum[tr._cum < total]]))
     got, want = tr._invert(s), array_wide_invert(tr, s)
     assert got.tobytes() == want.tobytes()
+    for k in range(0, s.size, 3000):  # chunk-sized pieces, as arrival_times passes them
+        assert tr._invert(s[k : k + 3000]).tobytes() == want[k : k + 3000].tobytes()
