@@ -13,7 +13,8 @@ of the SAME model (arrivals, FIFO queue with patience, completions, the same Azu
 objects at each refresh, cold starts), written here in ~100 lines. Peak memory is measured
 with tracemalloc in a separate pass (tracing slows Python down, so the timed runs are
 untraced). Times are CPU seconds of this (single-threaded) process: the time on one core,
-which a busy shared machine disturbs far less than wall-clock time.
+which a busy shared machine disturbs far less than wall-clock time; each timed run starts
+after an untimed `gc.collect()`.
 
 `--day` runs a day instead: 86,400 s of the same spike cycle scaled to a mean of 500 rps (43 M
 requests), on the compiled engine without per-request records, and prints the time per seed
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import heapq
 import math
 import pstats
@@ -178,7 +180,13 @@ def reference_heapq(scenario: Scenario, seed: int) -> dict[str, Any]:
 
 
 def _timed(fn: Any, *args: Any) -> tuple[float, Any]:
-    """(CPU seconds of this process, result): the time on one core, even on a shared machine."""
+    """(CPU seconds of this process, result): the time on one core, even on a shared machine.
+
+    The garbage of earlier runs is collected first, untimed: otherwise a full collection
+    (about 40 ms here, most of it walking numba's own objects) lands in whichever run comes
+    next and adds 30 % to a 0.15 s run at random.
+    """
+    gc.collect()
     t0 = time.process_time()
     out = fn(*args)
     return time.process_time() - t0, out

@@ -6,10 +6,11 @@ threaded process can deadlock. `map_in_order(fn, items, processes=...)` runs a p
 top-level function over items, in this process or in such a pool, and returns the results in
 item order (simulate's replications, the settings search's seeds).
 
-For sweeps, every backend runs the same top-level function, `run_task(scenario, seed) ->
-stats`, so a result does not depend on where it was computed (the simulator is deterministic
-per seed). `run_tasks` yields `(index, outcome)` pairs in completion order, where outcome is
-the stats dict or the exception the task raised; the caller decides what an error means.
+For sweeps, every backend runs the same top-level function the caller gives, `fn(scenario,
+seed) -> stats` (`planner.sweep.run_task`), so a result does not depend on where it was
+computed (the simulator is deterministic per seed). `run_tasks` yields `(index, outcome)` pairs
+in completion order, where outcome is the stats dict or the exception the task raised; the
+caller decides what an error means.
 Stopping the iteration early (an error, Ctrl-C) cancels what has not started.
 """
 
@@ -36,7 +37,6 @@ __all__ = [
     "default_processes",
     "map_in_order",
     "process_pool",
-    "run_task",
     "run_tasks",
 ]
 
@@ -45,6 +45,7 @@ R = TypeVar("R")
 
 Task = tuple["Scenario", int]  # (cell scenario, seed)
 Outcome = dict[str, float] | BaseException
+TaskFn = Callable[["Scenario", int], dict[str, float]]  # picklable, top level
 
 # NOTE: at most this many tasks are in flight per local worker, so an interrupted or failed
 # sweep leaves little work half-done and memory stays flat for big grids.
@@ -84,13 +85,6 @@ def check_scheduler(address: str, *, timeout_s: float = SCHEDULER_CONNECT_TIMEOU
             f"--scheduler: no Dask scheduler at {address} ({exc.strerror or exc})"
         ) from None
     return address
-
-
-def run_task(scenario: Scenario, seed: int) -> dict[str, float]:
-    """Simulate one replication of one cell and return its summary stats (picklable, top level)."""
-    from planner.simulate import run_rep  # imported here: workers need only this module to start
-
-    return {name: float(value) for name, value in run_rep(scenario, seed).stats.items()}
 
 
 def default_processes() -> int:
@@ -148,12 +142,17 @@ def map_in_order(
 
 
 def run_tasks(
-    tasks: Sequence[Task], *, scheduler: Any = None, processes: int | None = None
+    tasks: Sequence[Task],
+    fn: TaskFn,
+    *,
+    scheduler: Any = None,
+    processes: int | None = None,
 ) -> Generator[tuple[int, Outcome], None, None]:
-    """Run `tasks` and yield `(index, stats or exception)` as each finishes.
+    """Run `fn` on `tasks` and yield `(index, stats or exception)` as each finishes.
 
     Args:
         tasks: (scenario, seed) pairs; the index yielded is the position in this sequence.
+        fn: a top-level (picklable) function of one task.
         scheduler: None for local processes, a Dask scheduler address ("tcp://host:8786"),
             or a `distributed.Client` (used as is, not closed).
         processes: local worker processes (default: one per CPU); 1 runs in this process.
@@ -164,28 +163,28 @@ def run_tasks(
     if not tasks:
         return
     if scheduler is not None:
-        yield from _run_dask(tasks, scheduler)
+        yield from _run_dask(tasks, fn, scheduler)
         return
     workers = default_processes() if processes is None else processes
     if workers < 1:
         raise PlannerError(f"processes must be >= 1: {workers}")
     workers = min(workers, len(tasks))
     if workers == 1:
-        yield from _run_serial(tasks)
+        yield from _run_serial(tasks, fn)
     else:
-        yield from _run_pool(tasks, workers)
+        yield from _run_pool(tasks, fn, workers)
 
 
-def _run_serial(tasks: Sequence[Task]) -> Iterator[tuple[int, Outcome]]:
+def _run_serial(tasks: Sequence[Task], fn: TaskFn) -> Iterator[tuple[int, Outcome]]:
     for index, (scenario, seed) in enumerate(tasks):
         try:
-            outcome: Outcome = run_task(scenario, seed)
+            outcome: Outcome = fn(scenario, seed)
         except Exception as exc:
             outcome = exc
         yield index, outcome
 
 
-def _run_pool(tasks: Sequence[Task], workers: int) -> Iterator[tuple[int, Outcome]]:
+def _run_pool(tasks: Sequence[Task], fn: TaskFn, workers: int) -> Iterator[tuple[int, Outcome]]:
     pool = process_pool(workers)
     pending: dict[Future[dict[str, float]], int] = {}
     next_index = 0
@@ -193,7 +192,7 @@ def _run_pool(tasks: Sequence[Task], workers: int) -> Iterator[tuple[int, Outcom
         while next_index < len(tasks) or pending:
             while next_index < len(tasks) and len(pending) < workers * _IN_FLIGHT_PER_WORKER:
                 scenario, seed = tasks[next_index]
-                pending[pool.submit(run_task, scenario, seed)] = next_index
+                pending[pool.submit(fn, scenario, seed)] = next_index
                 next_index += 1
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -204,7 +203,7 @@ def _run_pool(tasks: Sequence[Task], workers: int) -> Iterator[tuple[int, Outcom
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(tasks: Sequence[Task], scheduler: Any) -> Iterator[tuple[int, Outcome]]:
+def _run_dask(tasks: Sequence[Task], fn: TaskFn, scheduler: Any) -> Iterator[tuple[int, Outcome]]:
     import distributed
 
     # distributed has no type hints: its objects are Any here.
@@ -226,7 +225,7 @@ def _run_dask(tasks: Sequence[Task], scheduler: Any) -> Iterator[tuple[int, Outc
     seeds = [seed for _, seed in tasks]
     # pure=False: every task runs even if two cells happen to be equal; results are cached by
     # the caller, not by Dask.
-    futures = client.map(run_task, scenarios, seeds, pure=False)
+    futures = client.map(fn, scenarios, seeds, pure=False)
     index_of = {future.key: index for index, future in enumerate(futures)}
     try:
         for future in as_completed(futures):

@@ -256,8 +256,15 @@ class Model:
         self._load_chunk()
         # NOTE: SimPy only holds the coarse events. Before each one, the request-level events
         # strictly earlier than it run in the inner loop, so a coarse event sees them all.
+        # Several coarse events often share an instant (a control tick, a timeline sample and
+        # replicas becoming ready at the same whole second): after the first, no request event
+        # is strictly earlier (a coarse event only adds completions at `now + service` ≥ now),
+        # so the loop runs once per distinct instant.
+        t_done = -_INF
         while (t_next := env.peek()) < _INF:
-            self._advance(t_next)
+            if t_next > t_done:
+                self._advance(t_next)
+                t_done = t_next
             env.step()
         self._advance(_INF)
         self._expire(_INF)

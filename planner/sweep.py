@@ -166,7 +166,7 @@ def run_sweep(
     )  # fmt: skip
     with bar, cache_path.open("a") as cache_file:
         tasks = [(scenarios[pairs[i][0]], pairs[i][1]) for i in todo]
-        results = run_tasks(tasks, scheduler=scheduler, processes=processes)
+        results = run_tasks(tasks, run_task, scheduler=scheduler, processes=processes)
         try:
             for j, outcome in results:
                 i = todo[j]
@@ -216,6 +216,13 @@ def cell_summary(df: pd.DataFrame, slo: Slo) -> pd.DataFrame:
     columns = ["cell", *fields, "seeds", "rate_503", "rate_503_hi", "latency_p99_s"]
     columns += ["latency_p99_s_hi", "replica_hours", "meets_slo"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def run_task(scenario: Scenario, seed: int) -> dict[str, float]:
+    """Simulate one replication of one cell and return its summary stats (picklable, top level)."""
+    from planner.simulate import run_rep
+
+    return {name: float(value) for name, value in run_rep(scenario, seed).stats.items()}
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ import numpy as np
 __all__ = ["ARRIVALS", "Phase", "Traffic"]
 
 ARRIVALS = ("poisson", "uniform")
+_SEGMENT_SLICES = 64  # a chunk spanning more segments is inverted point by point
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,9 +226,53 @@ class Traffic:
     # ------------------------------------------------------------------------------ arrivals
 
     def _invert(self, s: np.ndarray) -> np.ndarray:
-        """Λ⁻¹(s) for sorted s ≥ 0 below Λ(∞): the first t with Λ(t) = s."""
+        """Λ⁻¹(s) for sorted s ≥ 0 below Λ(∞): the first t with Λ(t) = s.
+
+        NOTE: a chunk of points spans few segments, so the formula runs segment by segment
+        on slices, with the segment's numbers as scalars (and a constant rate's square root
+        taken once): the same floating-point operations on the same values as the array-wide
+        `_invert_points`, fewer of them. Chunks that span many segments take that one.
+        """
+        if not s.size:
+            return s.copy()
+        cum = self._cum
         # NOTE: side="left": an s equal to a segment's Λ at its start belongs to the segment
         # before, so a point exactly at a phase end is not pushed past a following rate-0 phase.
+        first = max(int(np.searchsorted(cum, s[0], side="left")) - 1, 0)
+        last = max(int(np.searchsorted(cum, s[-1], side="left")) - 1, 0)
+        if last - first > _SEGMENT_SLICES:
+            return self._invert_points(s)
+        # Points of segment j > first: cum[j] < s ≤ cum[j + 1].
+        ends: list[int] = np.searchsorted(s, cum[first + 1 : last + 1], side="right").tolist()
+        ends.append(s.size)
+        out = np.empty_like(s)
+        lo = 0
+        for j, hi in enumerate(ends, start=first):
+            if hi > lo:
+                out[lo:hi] = self._invert_segment(j, s[lo:hi])
+            lo = hi
+        return out
+
+    def _invert_segment(self, j: int, s: np.ndarray) -> np.ndarray:
+        """Λ⁻¹(s) for points of segment j (`_invert_points` with its index arrays all j)."""
+        u = s - float(self._cum[j])
+        r0 = float(self._r0[j])
+        a = float(self._slope[j])
+        if a == 0.0:  # 2a·u is ±0: the discriminant is r0², one square root for all points
+            denom = r0 + math.sqrt(max(r0 * r0, 0.0))
+            x = 2.0 * u / denom if denom > 0 else np.zeros_like(u)
+        else:
+            disc = np.maximum(r0 * r0 + 2.0 * a * u, 0.0)
+            denom_a = r0 + np.sqrt(disc)
+            x = np.divide(2.0 * u, denom_a, out=np.zeros_like(u), where=denom_a > 0)
+        dur = float(self._dur[j])
+        if dur < math.inf:
+            x = np.minimum(x, dur)
+        times: np.ndarray = float(self._starts[j]) + x
+        return times
+
+    def _invert_points(self, s: np.ndarray) -> np.ndarray:
+        """Λ⁻¹(s) point by point: each point's segment looked up, the formula on whole arrays."""
         i = np.maximum(np.searchsorted(self._cum, s, side="left") - 1, 0)
         u = s - self._cum[i]
         r0 = self._r0[i]
@@ -273,16 +318,21 @@ class Traffic:
         s_last = 0.0 if poisson else -0.5  # last point in Λ-space
         t_last = 0.0
         while True:
+            # NOTE: standard_exponential(n) draws the values exponential(1.0, n) draws.
             if poisson:
-                s = s_last + np.cumsum(rng.exponential(1.0, chunk_size))
+                s = np.cumsum(rng.standard_exponential(chunk_size))
             else:
-                s = s_last + np.arange(1, chunk_size + 1, dtype=np.float64)
+                s = np.arange(1, chunk_size + 1, dtype=np.float64)
+            s += s_last
             n = int(np.searchsorted(s, total, side="left"))
             s_last = float(s[-1])
             t = self._invert(s[:n])
-            # Rounding in Λ⁻¹ may reorder ties by an ulp: keep the output exactly sorted.
-            t = np.maximum.accumulate(np.maximum(t, t_last)) if n else t
-            t = t[t < duration_s]
+            # Rounding in Λ⁻¹ may reorder ties by an ulp: keep the output exactly sorted
+            # (a running maximum from max(t[0], t_last) is the running maximum of max(t, t_last)).
+            if n:
+                t[0] = max(t[0], t_last)
+                np.maximum.accumulate(t, out=t)
+            t = t[: int(np.searchsorted(t, duration_s, side="left"))]  # sorted: t < duration_s
             if t.size:
                 t_last = float(t[-1])
                 yield t

@@ -161,7 +161,7 @@ def test_wrong_settings_do_not_reproduce_the_log(production_log: Path, tmp_path:
     assert code == 0 and out["had_meets_slo"] is True  # these settings would have held
     observed = out["observed_vs_simulated"]
     assert observed["agrees_with_prediction"] is False
-    assert any("503 rate" in r and "above the predicted band" in r for r in observed["reasons"])
+    assert any("503 rate" in r and "is above the band" in r for r in observed["reasons"])
 
 
 def test_request_times_come_from_the_log_when_the_file_has_none(

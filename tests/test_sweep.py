@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import planner.executors
+import planner.sweep
 from planner.cli import app
 from planner.distributions import Constant
 from planner.errors import PlannerError, ScenarioError
@@ -176,14 +176,14 @@ def test_failing_task_names_cell_and_seed(
     two_by_two: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An exception inside a task becomes a PlannerError naming the cell and the seed."""
-    real = planner.executors.run_task
+    real = planner.sweep.run_task
 
     def flaky(scenario: Scenario, seed: int) -> dict[str, float]:
         if scenario.deployment.min_replicas == 4 and seed == 2:
             raise ValueError("boom")
         return real(scenario, seed)
 
-    monkeypatch.setattr(planner.executors, "run_task", flaky)
+    monkeypatch.setattr(planner.sweep, "run_task", flaky)
     pattern = r"deployment\.min_replicas=4, deployment\.target_utilization=0\.5, seed 2.*boom"
     with pytest.raises(PlannerError, match=pattern):
         run_sweep(two_by_two, out_dir=tmp_path / "out", processes=1, progress=False)

@@ -37,6 +37,30 @@ __all__ = ["AzureMlParams", "AzureMlPolicy", "ceil_ratio"]
 _EPS = 1e-9  # seconds: samples this close to a window edge count as outside
 
 
+_EXACT_INT = 2**53  # integral floats below this have an exact decimal repr ("21.0")
+_FAST_TOL = 1e-9  # relative: a float ratio this far from an integer has the exact ceil
+
+
+def _decimal(x: float) -> Fraction | int:
+    """The exact value of `x` at its shortest decimal repr: `Fraction(str(x))`, int when whole.
+
+    An int, or an integral float below 2**53 (whose repr shows every digit), is its own value;
+    only the other floats pay for parsing their repr.
+    """
+    if type(x) is int:
+        return x
+    if x.is_integer() and -_EXACT_INT < x < _EXACT_INT:
+        return int(x)
+    return Fraction(str(x))
+
+
+def _ceil_div(num: Fraction | int, den_p: int, den_q: int) -> int:
+    """ceil(num / (den_p / den_q)), exactly, for den_p > 0 (a Fraction's lowest terms)."""
+    if type(num) is int:
+        return -((-num * den_q) // den_p)
+    return math.ceil(num * den_q / den_p)
+
+
 def ceil_ratio(numerator: float, denominator: float) -> int:
     """Return ceil(numerator / denominator) without binary floating-point error.
 
@@ -45,7 +69,10 @@ def ceil_ratio(numerator: float, denominator: float) -> int:
     """
     if denominator <= 0:
         raise ValueError(f"denominator must be > 0: {denominator}")
-    return math.ceil(Fraction(str(numerator)) / Fraction(str(denominator)))
+    den = _decimal(denominator)
+    if type(den) is int:
+        return _ceil_div(_decimal(numerator), den, 1)
+    return _ceil_div(_decimal(numerator), den.numerator, den.denominator)
 
 
 class AzureMlPolicy:
@@ -58,6 +85,8 @@ class AzureMlPolicy:
         "_max_concurrent",
         "_min",
         "_params",
+        "_per_p",
+        "_per_q",
         "_per_replica",
         "_t_first_s",
         "_target",
@@ -83,6 +112,8 @@ class AzureMlPolicy:
         self._max_concurrent = max_concurrent
         # NOTE: exact product of the decimal inputs, so 21 in flight at 0.7 → 30, not 31.
         self._per_replica = Fraction(max_concurrent) * Fraction(str(target_utilization))
+        self._per_p = self._per_replica.numerator
+        self._per_q = self._per_replica.denominator
         self._down_window_s = float(scale_down_delay_s)
         self._params = params if params is not None else AzureMlParams()
         # Monotonic deque of (t_s, desired): values strictly decreasing from left to right,
@@ -119,8 +150,25 @@ class AzureMlPolicy:
         return load / (obs.ready * self._max_concurrent)
 
     def proportional_desired(self, load: float) -> int:
-        """ceil(load / (max_concurrent × target)), computed exactly, clamped to min..max."""
-        raw = math.ceil(Fraction(str(load)) / self._per_replica)
+        """ceil(load / (max_concurrent × target)), computed exactly, clamped to min..max.
+
+        The load is read at its shortest decimal repr, as `Fraction(str(load))`. An integral
+        load (the in-flight and queued counts) takes integer arithmetic. A fractional one (a
+        time average) takes a float quotient when it is further than `_FAST_TOL` (relative)
+        from an integer: the float's error (the repr's half ulp and two roundings, below
+        1e-15 relative) cannot carry it across one, so its ceil is the exact one; near an
+        integer the quotient is computed with `Fraction`.
+        """
+        p, q = self._per_p, self._per_q
+        if type(load) is int or (load.is_integer() and -_EXACT_INT < load < _EXACT_INT):
+            raw = -((-int(load) * q) // p)
+        else:
+            exact_pq = p < _EXACT_INT and q < _EXACT_INT  # as floats, p and q are exact
+            r = load * q / p
+            raw = math.ceil(r) if math.isfinite(r) else 0
+            tol = _FAST_TOL * max(1.0, abs(r))
+            if not (exact_pq and raw - r > tol and r - (raw - 1) > tol):
+                raw = math.ceil(Fraction(str(load)) / self._per_replica)
         return max(self._min, min(self._max, raw))
 
     def decide(self, obs: Observation) -> int:

@@ -77,7 +77,10 @@ def compare_observed(log: RequestLog, results: Results) -> Validation | None:
     """The load test's verdict on the log against the simulation (None: nothing observed)."""
     if not comparable(log):
         return None
-    validation = compare(measurement(log), results)
+    # The logged arrivals are replayed as they are: every seed sends the same arrivals, so
+    # the first one is the paired replication (the others spread only the request times).
+    paired = int(results.summary["rep"].iloc[0])
+    validation = compare(replace(measurement(log), seed=paired), results)
     # The load test's notes about its own load generator and /stats polling do not apply
     # to a production log (its arrivals are the schedule; instances come from the log).
     kept = tuple(n for n in validation.notes if not n.startswith(_LOAD_TEST_NOTES))

@@ -107,8 +107,11 @@ def _pop(heap_t: np.ndarray, heap_r: np.ndarray, size: int) -> None:
     i = 0
     c = 1
     while c < size:
-        if c + 1 < size and _less(heap_t[c + 1], heap_r[c + 1], heap_t[c], heap_r[c]):
-            c += 1
+        if c + 1 < size:
+            # NOTE: `c += _less(...)` without branches: which child is smaller is a coin flip
+            # the CPU cannot predict, and a mispredicted branch costs more than the compare.
+            t1, t2 = heap_t[c + 1], heap_t[c]
+            c += (t1 < t2) | ((t1 == t2) & (heap_r[c + 1] < heap_r[c]))
         heap_t[i] = heap_t[c]
         heap_r[i] = heap_r[c]
         i = c
