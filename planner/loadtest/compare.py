@@ -271,7 +271,8 @@ def compare(
         )
     }
     for name, q in LATENCY_QUANTILES.items():
-        checks[name] = _check(name, quantile_ci(served, q), summary, seed, overhead.allowance_s)
+        allowance = overhead.allowance_at(q)
+        checks[name] = _check(name, quantile_ci(served, q), summary, seed, allowance)
     replicas = replicas_frame(measured, predicted)
     if replicas is not None:
         in_window = replicas[(replicas["t_s"] >= scenario.warmup_s)]

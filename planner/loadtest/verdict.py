@@ -123,11 +123,22 @@ class Overhead:
 
     overhead_s: float
     polls: int
+    rtt_s: tuple[float, ...] = ()  # every round trip, for the allowance at a quantile
 
     @property
     def allowance_s(self) -> float:
         """The latency allowance: the overhead, 0 when it could not be measured."""
         return self.overhead_s if math.isfinite(self.overhead_s) else 0.0
+
+    def allowance_at(self, q: float) -> float:
+        """The allowance for a latency quantile q: the same quantile of the round trips.
+
+        The overhead is itself a distribution (the machine's load comes and goes): a latency
+        p99 carries the slow exchanges, a p50 the typical one. Without samples, `allowance_s`.
+        """
+        if not self.rtt_s:
+            return self.allowance_s
+        return float(np.quantile(np.asarray(self.rtt_s), q))
 
     @property
     def detail(self) -> str:
@@ -140,12 +151,12 @@ class Overhead:
         return (
             f"per-request overhead {1000 * self.overhead_s:.1f} ms: the median round trip of "
             f"the router's /stats over {self.polls} polls during the test (the latency "
-            "allowance)"
+            "allowance; a latency quantile gets the same quantile of the round trips)"
         )
 
 
 def measured_overhead(measured: Measurement, scenario: Scenario) -> Overhead:
-    """The deployment's per-request overhead: the median /stats round trip during the test.
+    """The deployment's per-request overhead: the /stats round trips during the test.
 
     A simulated request costs its wait and its service time, nothing else; a real one also
     makes an HTTP exchange with the router (parsing, the event loop's turn, the answer back)
@@ -162,4 +173,6 @@ def measured_overhead(measured: Measurement, scenario: Scenario) -> Overhead:
     rtt = rtt[(t >= scenario.warmup_s) & (t < scenario.duration_s) & np.isfinite(rtt)]
     if not rtt.size:
         return Overhead(overhead_s=math.nan, polls=0)
-    return Overhead(overhead_s=float(np.median(rtt)), polls=int(rtt.size))
+    return Overhead(
+        overhead_s=float(np.median(rtt)), polls=int(rtt.size), rtt_s=tuple(rtt.tolist())
+    )
