@@ -145,7 +145,7 @@ def test_mmc_patience_rate_503() -> None:
 
 def test_mmc_patience_formula_matches_planner_formulas() -> None:
     """The test's own M/M/c+D formula agrees with planner.formulas (two independent codes)."""
-    from planner.formulas import mmc_patience
+    from planner.queueing import mmc_patience
 
     for c, lam, tau in ((1, 0.8, 1.0), (4, 3.6, 0.5), (10, 12.0, 0.2)):
         got = mmc_patience(lam, 1.0, c, tau).rate_503

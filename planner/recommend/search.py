@@ -7,7 +7,7 @@ latency p99 meet `scenario.slo` by their UPPER 95 % confidence bounds (`metrics.
 
 How it stays at a few dozen simulations:
 - Closed forms give the start. For each target the first candidate minimum is the smallest
-  warm pool that carries the PEAK in M/M/c+D steady state (`formulas.smallest_replicas`):
+  warm pool that carries the PEAK in M/M/c+D steady state (`queueing.smallest_replicas`):
   a pool that needs no new replica during the spike. The lower start is the same count at
   the BASE rate: below it the minimum never binds while traffic is steady.
 - ASSUMPTION (monotone in the minimum): with target and max fixed, more minimum replicas never
@@ -59,8 +59,9 @@ import pandas as pd
 
 from planner.errors import PlannerError, ScenarioError
 from planner.executors import process_pool
-from planner.formulas import max_replicas_rule, replicas_needed, smallest_replicas
+from planner.formulas import max_replicas_rule, replicas_needed
 from planner.progress import Progress, ProgressMode
+from planner.queueing import smallest_replicas
 from planner.recommend.closed_form import Recommendation, closed_form_recommendation
 from planner.recommend.evaluate import (
     CANDIDATE_COLUMNS,
