@@ -65,7 +65,7 @@ def replicas_needed(
     The inputs are converted exactly from their decimal text, so the ceiling is not fooled by
     binary rounding: 21 rps × 1 s / 0.7 gives 30 (a float computation gives 30.000000000000004
     and 31). Documented example: 20 × 10 / 0.7 / 1 → 286. Reference: Azure ML "Deploy to AKS"
-    (v1), section autoscaling; see `reference/autoscalers.md` §1.2 item 5.
+    (v1), section autoscaling; see docs/autoscalers.md §1.3.
 
     Raises:
         ValueError: rps < 0, request_time_s <= 0, target outside (0, 1], max_concurrent < 1.

@@ -1,6 +1,6 @@
 """Autoscaler policies as pure objects: `decide(observation) -> desired replicas`.
 
-CONTRACT (owned by the autoscaler work; the simulator and the local router both call it):
+The interface the simulator and the local router both call:
 
     @dataclass(frozen=True, slots=True, kw_only=True)
     class Observation:
