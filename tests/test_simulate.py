@@ -69,7 +69,7 @@ def erlang_c(c: int, a: float) -> float:
 
 
 def mmc_d_rate_503(c: int, lam: float, mu: float, tau: float) -> float:
-    """M/M/c+D: P(503) = λπ_{c−1}e^{−(cμ−λ)τ}/(cμ), π normalised over the states and the wait density."""
+    """M/M/c+D: P(503) = λπ_{c−1}e^{−(cμ−λ)τ}/(cμ), π normalised to total 1."""
     a = lam / mu
     pi = [a**j / math.factorial(j) for j in range(c)]  # up to π_0
     e = math.exp(-(c * mu - lam) * tau)

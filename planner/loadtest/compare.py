@@ -30,6 +30,7 @@ import pandas as pd
 
 from planner.loadtest.timeline import per_second_frame, replicas_frame
 from planner.loadtest.verdict import Overhead, Tolerance, measured_overhead, paired_band
+from planner.plain import plain
 from planner.slo import judge_slo
 from planner.stats import clopper_pearson, quantile_ci
 
@@ -151,6 +152,10 @@ class Validation:
     def disagreements(self) -> tuple[str, ...]:
         """Names of the metrics outside their band."""
         return tuple(name for name, check in self.checks.items() if check.agrees is False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe plain data (`planner.plain`): the `to_json_dict` object."""
+        return plain(self.to_json_dict())  # type: ignore[no-any-return]
 
     def to_json_dict(self) -> dict[str, Any]:
         """One JSON object: verdicts first, then each check, calibration, counts, notes."""

@@ -33,6 +33,7 @@ from planner.formulas import (
     replicas_needed,
     service_quantile_s,
 )
+from planner.plain import plain
 from planner.queueing import mgc_patience, smallest_replicas
 from planner.spike_fill import spike_headroom
 
@@ -98,7 +99,7 @@ class Recommendation:
         out = asdict(self)
         out["max_request_wait_s"] = self.max_wait_s
         out["reasons"] = dict(self.reasons)
-        return out
+        return plain(out)  # type: ignore[no-any-return]
 
 
 def _check(name: str, value: float, ok: bool, rule: str) -> None:

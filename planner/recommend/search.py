@@ -53,13 +53,14 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from planner.errors import PlannerError, ScenarioError
 from planner.executors import process_pool
 from planner.formulas import max_replicas_rule, replicas_needed
+from planner.plain import plain
 from planner.progress import Progress, ProgressMode
 from planner.queueing import smallest_replicas
 from planner.recommend.closed_form import Recommendation, closed_form_recommendation
@@ -132,6 +133,10 @@ class SearchResult:
     @property
     def target_utilization(self) -> float:
         return self.chosen.target_utilization
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe plain data (`planner.plain`): every field, the candidates as row dicts."""
+        return plain(self)  # type: ignore[no-any-return]
 
     @property
     def summary(self) -> Summary:
