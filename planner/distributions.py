@@ -1,6 +1,6 @@
 """Service-time and cold-start distributions: `sample(rng, size)`, `mean_s`, `scv`.
 
-CONTRACT (owned by the engine work; other modules rely on exactly this):
+The interface the simulator, the load test and the scenario loader rely on:
 every distribution is a frozen dataclass with
     mean_s: float               (property or field) the mean in seconds
     scv: float                  (property) squared coefficient of variation, Var/mean^2

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from planner.plain import plain
 from planner.simulate import SUMMARY_COLUMNS
 from planner.slo import judge_slo
 from planner.stats import mean_ci_within
@@ -67,6 +68,10 @@ class Summary:
     ci95: dict[str, tuple[float, float]]
     meets_slo: bool | None
     reasons: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe plain data (`planner.plain`): the `to_json_dict` object."""
+        return plain(self.to_json_dict())  # type: ignore[no-any-return]
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: DESIGN.md keys first, `<key>_ci95` when reps > 1, NaN as null."""

@@ -127,6 +127,12 @@ class Results:
     timeline: pd.DataFrame
     requests: pd.DataFrame | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe plain data (`planner.plain`): the scenario, each frame as row dicts."""
+        from planner.plain import plain
+
+        return plain(self)  # type: ignore[no-any-return]
+
 
 def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan

@@ -1,6 +1,6 @@
 """Arrival patterns: one function of time gives the rate; arrival times are sampled from it.
 
-CONTRACT (owned by the engine work; scenario.py, the simulator and loadtests/shapes.py rely on it):
+The interface scenario.py, the simulator and loadtests/shapes.py rely on:
 
     @dataclass(frozen=True, slots=True, kw_only=True)
     class Phase:            duration_s: float; rps: float; to_rps: float | None = None

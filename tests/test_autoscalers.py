@@ -565,7 +565,7 @@ def test_param_fields_documented_and_defaults_valid(block: type) -> None:
 
 
 def test_reference_defaults() -> None:
-    """Defaults match reference §2.1 and §3.1."""
+    """Defaults match docs/autoscalers.md §2.1 and §3.1."""
     h = HpaParams()
     assert (h.sync_period_s, h.tolerance, h.scale_up_stabilization_s) == (15.0, 0.1, 0.0)
     assert h.scale_down_stabilization_s == 300.0

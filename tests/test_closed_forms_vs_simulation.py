@@ -20,11 +20,11 @@ import pytest
 from scipy import stats
 
 from planner.errors import PlannerWarning
-from planner.formulas import spike_headroom
 from planner.recommend.closed_form import Recommendation, closed_form_recommendation
 from planner.recommend.spike import request_time_spec
 from planner.scenario import scenario_from_dict
 from planner.simulate import run
+from planner.spike_fill import spike_headroom
 
 SERVERS = 10
 SEEDS = tuple(range(10))

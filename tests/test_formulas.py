@@ -15,18 +15,15 @@ from planner.formulas import (
     erlang_b,
     erlang_c,
     max_replicas_rule,
-    mgc_mean_wait_s,
-    mgc_patience,
     mmc_mean_wait_s,
-    mmc_patience,
     mmc_utilization,
     mmc_wait_quantile,
     mmc_wait_tail,
     replicas_needed,
     service_quantile_s,
-    smallest_replicas,
-    spike_headroom,
 )
+from planner.queueing import mgc_mean_wait_s, mgc_patience, mmc_patience, smallest_replicas
+from planner.spike_fill import spike_headroom
 
 # ---- Azure ML's sizing formula ------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.errors import InfeasibleError, ScenarioError
-from planner.formulas import mmc_patience, replicas_needed, smallest_replicas
+from planner.formulas import replicas_needed
+from planner.queueing import mmc_patience, smallest_replicas
 from planner.recommend.closed_form import closed_form_recommendation
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -11,7 +11,8 @@ from rich.console import Console
 from planner import metrics, simulate
 from planner.cli._search_render import render_search, search_html_sections, search_to_dict
 from planner.errors import InfeasibleError, ScenarioError
-from planner.formulas import replicas_needed, smallest_replicas
+from planner.formulas import replicas_needed
+from planner.queueing import smallest_replicas
 from planner.recommend.search import SearchResult, search_settings
 from planner.recommend.spike import spike_scenario
 from planner.report import write_html

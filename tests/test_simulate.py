@@ -69,7 +69,7 @@ def erlang_c(c: int, a: float) -> float:
 
 
 def mmc_d_rate_503(c: int, lam: float, mu: float, tau: float) -> float:
-    """M/M/c+D: P(503) = λπ_{c−1}e^{−(cμ−λ)τ}/(cμ), π normalised as in the brief."""
+    """M/M/c+D: P(503) = λπ_{c−1}e^{−(cμ−λ)τ}/(cμ), π normalised to total 1."""
     a = lam / mu
     pi = [a**j / math.factorial(j) for j in range(c)]  # up to π_0
     e = math.exp(-(c * mu - lam) * tau)
@@ -145,7 +145,7 @@ def test_mmc_patience_rate_503() -> None:
 
 def test_mmc_patience_formula_matches_planner_formulas() -> None:
     """The test's own M/M/c+D formula agrees with planner.formulas (two independent codes)."""
-    from planner.formulas import mmc_patience
+    from planner.queueing import mmc_patience
 
     for c, lam, tau in ((1, 0.8, 1.0), (4, 3.6, 0.5), (10, 12.0, 0.2)):
         got = mmc_patience(lam, 1.0, c, tau).rate_503

@@ -12,7 +12,7 @@ from planner.traffic import Phase, Traffic
 
 
 def spike() -> Traffic:
-    """The DESIGN.md spike: 20 rps, 60 s at 60 rps, then a ramp 20 → 10."""
+    """The documented spike: 20 rps, 60 s at 60 rps, then a ramp 20 → 10."""
     return Traffic(
         pattern=(
             Phase(duration_s=300, rps=20),

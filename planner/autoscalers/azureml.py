@@ -25,12 +25,13 @@ from __future__ import annotations
 import math
 from collections import deque
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from planner.scenario_params import AzureMlParams
 
 if TYPE_CHECKING:
     from planner.autoscalers.base import Observation
+    from planner.scenario_types import Deployment
 
 __all__ = ["AzureMlParams", "AzureMlPolicy", "ceil_ratio"]
 
@@ -123,8 +124,8 @@ class AzureMlPolicy:
         self._last_down_t_s: float | None = None
 
     @classmethod
-    def from_deployment(cls, deployment: Any, max_concurrent: int) -> AzureMlPolicy:
-        """Build from a `planner.scenario.Deployment` (duck-typed)."""
+    def from_deployment(cls, deployment: Deployment, max_concurrent: int) -> AzureMlPolicy:
+        """Build from the scenario's deployment block (`planner.scenario_types.Deployment`)."""
         return cls(
             min_replicas=deployment.min_replicas,
             max_replicas=deployment.max_replicas,

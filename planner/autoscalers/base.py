@@ -1,6 +1,6 @@
 """Autoscaler policies as pure objects: `decide(observation) -> desired replicas`.
 
-CONTRACT (owned by the autoscaler work; the simulator and the local router both call it):
+The interface the simulator and the local router both call:
 
     @dataclass(frozen=True, slots=True, kw_only=True)
     class Observation:
@@ -46,9 +46,12 @@ count as outside it, so float noise in the simulator's clock does not change a d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from planner.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from planner.scenario_types import Deployment
 
 __all__ = ["KINDS", "Observation", "Policy", "make_policy"]
 
@@ -82,12 +85,12 @@ class Policy(Protocol):
     def decide(self, obs: Observation) -> int: ...
 
 
-def make_policy(deployment: Any, max_concurrent: int) -> Policy:
-    """Build the policy named by `deployment.autoscaler` (a planner.scenario.Deployment).
+def make_policy(deployment: Deployment, max_concurrent: int) -> Policy:
+    """Build the policy named by `deployment.autoscaler`.
 
     Args:
-        deployment: duck-typed: autoscaler, replicas, min_replicas, max_replicas,
-            target_utilization, refresh_s, scale_down_delay_s, azureml, hpa, knative.
+        deployment: the scenario's deployment block: the autoscaler's name, the replica
+            bounds and target, and each platform's parameters (azureml, hpa, knative).
         max_concurrent: requests one replica serves at once (service.max_concurrent).
 
     Raises:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from planner.autoscalers.hpa_behavior import HpaHistory, normalize
 from planner.autoscalers.units import as_decimal, milli, percent
@@ -39,6 +39,7 @@ from planner.scenario_params import HpaParams, HpaScalingPolicy
 
 if TYPE_CHECKING:
     from planner.autoscalers.base import Observation
+    from planner.scenario_types import Deployment
 
 __all__ = [
     "HpaHistory",
@@ -162,8 +163,8 @@ class HpaPolicy:
         self._metric_history: deque[tuple[float, int, float]] = deque()
 
     @classmethod
-    def from_deployment(cls, deployment: Any, max_concurrent: int) -> HpaPolicy:
-        """Build from a `planner.scenario.Deployment` (duck-typed)."""
+    def from_deployment(cls, deployment: Deployment, max_concurrent: int) -> HpaPolicy:
+        """Build from the scenario's deployment block (`planner.scenario_types.Deployment`)."""
         return cls(
             min_replicas=deployment.min_replicas,
             max_replicas=deployment.max_replicas,

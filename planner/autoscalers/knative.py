@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from planner.scenario_params import KnativeParams, panic_window_s
 
 if TYPE_CHECKING:
     from planner.autoscalers.base import Observation
+    from planner.scenario_types import Deployment
 
 __all__ = ["KnativeParams", "KnativePolicy", "panic_window_s"]
 
@@ -97,8 +98,8 @@ class KnativePolicy:
         self._proxy_since_s: float | None = None
 
     @classmethod
-    def from_deployment(cls, deployment: Any, max_concurrent: int) -> KnativePolicy:
-        """Build from a `planner.scenario.Deployment` (duck-typed)."""
+    def from_deployment(cls, deployment: Deployment, max_concurrent: int) -> KnativePolicy:
+        """Build from the scenario's deployment block (`planner.scenario_types.Deployment`)."""
         return cls(
             min_replicas=deployment.min_replicas,
             max_replicas=deployment.max_replicas,

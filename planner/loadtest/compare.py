@@ -30,6 +30,8 @@ import pandas as pd
 
 from planner.loadtest.timeline import per_second_frame, replicas_frame
 from planner.loadtest.verdict import Overhead, Tolerance, measured_overhead, paired_band
+from planner.loadtest.wording import LABELS, disagreement, format_value, pct, too_short, validity
+from planner.plain import plain
 from planner.slo import judge_slo
 from planner.stats import clopper_pearson, quantile_ci
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JUDGED_METRICS",
+    "LABELS",
     "MEASURED_COLUMNS",
     "REPLICA_COLUMNS",
     "Check",
@@ -47,6 +50,7 @@ __all__ = [
     "Tolerance",
     "Validation",
     "compare",
+    "format_value",
 ]
 
 MEASURED_COLUMNS = ("t_s", "lag_s", "status", "response_time_s")
@@ -151,6 +155,10 @@ class Validation:
     def disagreements(self) -> tuple[str, ...]:
         """Names of the metrics outside their band."""
         return tuple(name for name, check in self.checks.items() if check.agrees is False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe plain data (`planner.plain`): the `to_json_dict` object."""
+        return plain(self.to_json_dict())  # type: ignore[no-any-return]
 
     def to_json_dict(self) -> dict[str, Any]:
         """One JSON object: verdicts first, then each check, calibration, counts, notes."""
@@ -293,10 +301,10 @@ def compare(
     meets = slo_judgement.meets
     reasons = list(slo_judgement.reasons)
     if meets is False:
-        count = f" (measured {_pct(rate)}: {n_over} of {n})"
+        count = f" (measured {pct(rate)}: {n_over} of {n})"
         reasons = [f"SLO missed: {r}" + count * r.startswith("rate") for r in reasons]
         if rate <= slo.max_rate_503 < rate_hi:
-            reasons.append(_too_short(slo.max_rate_503))
+            reasons.append(too_short(slo.max_rate_503))
     notes = list(measured.notes)
     paired_rep = seed is not None and bool((summary["rep"].to_numpy() == seed).any())
     agrees = n > 0 and paired_rep
@@ -308,8 +316,8 @@ def compare(
     for check in checks.values():
         if check.agrees is False:
             agrees = False
-            reasons.append(_disagreement(check))
-    agrees = _validity(measured, counts, reasons, notes) and agrees
+            reasons.append(disagreement(check))
+    agrees = validity(measured, counts, reasons, notes) and agrees
     notes.append(overhead.detail)
     if paired_rep:
         row = summary.loc[summary["rep"].to_numpy() == seed].iloc[0]
@@ -333,85 +341,3 @@ def compare(
         per_second=per_second_frame(measured, predicted),
         replicas=replicas,
     )
-
-
-LABELS = {
-    "rate_503": "503 rate",
-    "latency_p50_s": "latency p50",
-    "latency_p95_s": "latency p95",
-    "latency_p99_s": "latency p99",
-    "peak_replicas": "peak replicas",
-}
-
-
-def format_value(name: str, x: float) -> str:
-    """A metric's value as the reasons print it: a percentage, seconds or a count."""
-    if not math.isfinite(x):
-        return "n/a" if math.isnan(x) else ("∞" if x > 0 else "−∞")
-    if name == "rate_503":
-        return _pct(x)
-    if name.endswith("_s"):
-        return f"{x:.3f} s"
-    return f"{x:.3g}"
-
-
-def _disagreement(check: Check) -> str:
-    def fmt(v: float) -> str:
-        return format_value(check.name, v)
-
-    side = "above" if check.measured > check.band[1] else "below"
-    return (
-        f"disagrees with the prediction: measured {LABELS[check.name]} {fmt(check.measured)} is "
-        f"{side} the band {fmt(check.band[0])} – {fmt(check.band[1])} (paired seed "
-        f"{fmt(check.paired)} ± spread {fmt(check.spread)} ± allowance {fmt(check.allowance)})"
-    )
-
-
-def _validity(
-    measured: Measurement, counts: dict[str, int], reasons: list[str], notes: list[str]
-) -> bool:
-    """Reasons the measurement itself cannot be compared; False if there are any."""
-    valid = True
-    if measured.aborted:
-        valid = False
-        reasons.append(f"load test aborted: {measured.aborted}")
-    if counts["n_other"]:
-        valid = False
-        statuses = measured.requests["status"]
-        other = sorted(set(statuses[~statuses.isin((0, 429, 503, 504))]) - set(range(200, 300)))
-        hint = " (check --key)" if {401, 403} & set(other) else ""
-        reasons.append(
-            f"{counts['n_other']} requests answered {', '.join(map(str, other))}, which the "
-            f"simulation does not model{hint}"
-        )
-    lost = counts["n_no_answer"] + counts["pending"]
-    if lost:
-        valid = False
-        reasons.append(f"{lost} requests got no HTTP answer (connection error or still pending)")
-    lag = measured.requests["lag_s"].to_numpy(dtype=np.float64)
-    lag_p99 = float(np.quantile(lag, 0.99)) if lag.size else 0.0
-    if lag_p99 > 0.25:
-        valid = False
-        reasons.append(
-            f"the load generator fell behind: 1 % of requests left more than {lag_p99:.2f} s "
-            "late, so the offered load was not the scenario's (try --workers)"
-        )
-    elif lag.size:
-        notes.append(f"load generator lag: p99 {lag_p99 * 1000:.1f} ms after schedule")
-    return valid
-
-
-def _too_short(max_rate: float) -> str:
-    """Why a measured rate within the objective does not meet it: too few requests to show it."""
-    # With 0 overloads in n requests the upper bound is 1 − 0.025^(1/n) (Clopper–Pearson).
-    needed = math.ceil(math.log(0.025) / math.log1p(-max_rate)) if max_rate > 0 else math.inf
-    return (
-        f"the measured 503 rate is within slo.max_rate_503 but the run is too short to show it: "
-        f"at least {needed:,} requests without an overload would (a longer duration_s)"
-    )
-
-
-def _pct(x: float) -> str:
-    if not math.isfinite(x):
-        return "n/a"
-    return f"{100 * x:.2f} %" if x >= 0.0001 or x == 0 else f"{100 * x:.2g} %"

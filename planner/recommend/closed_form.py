@@ -15,7 +15,7 @@ Policy (each step is explainable to a person reading the table):
 
 The queueing view keeps ONE request-time assumption for every figure: exponential by default
 (Erlang C, exact M/M/c+D), or the given squared coefficient of variation through the
-approximation of `planner.formulas.mgc_patience`. Its p99 is the response-time quantile
+approximation of `planner.queueing.mgc_patience`. Its p99 is the response-time quantile
 (queue wait + request time) of served requests under that assumption.
 """
 
@@ -30,12 +30,12 @@ from planner.formulas import (
     MAX_SERVERS,
     NOISE_SIGMAS,
     max_replicas_rule,
-    mgc_patience,
     replicas_needed,
     service_quantile_s,
-    smallest_replicas,
-    spike_headroom,
 )
+from planner.plain import plain
+from planner.queueing import mgc_patience, smallest_replicas
+from planner.spike_fill import spike_headroom
 
 __all__ = ["NOISE_SIGMAS", "Recommendation", "closed_form_recommendation", "request_time_shape"]
 
@@ -99,7 +99,7 @@ class Recommendation:
         out = asdict(self)
         out["max_request_wait_s"] = self.max_wait_s
         out["reasons"] = dict(self.reasons)
-        return out
+        return plain(out)  # type: ignore[no-any-return]
 
 
 def _check(name: str, value: float, ok: bool, rule: str) -> None:

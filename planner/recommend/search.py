@@ -7,7 +7,7 @@ latency p99 meet `scenario.slo` by their UPPER 95 % confidence bounds (`metrics.
 
 How it stays at a few dozen simulations:
 - Closed forms give the start. For each target the first candidate minimum is the smallest
-  warm pool that carries the PEAK in M/M/c+D steady state (`formulas.smallest_replicas`):
+  warm pool that carries the PEAK in M/M/c+D steady state (`queueing.smallest_replicas`):
   a pool that needs no new replica during the spike. The lower start is the same count at
   the BASE rate: below it the minimum never binds while traffic is steady.
 - ASSUMPTION (monotone in the minimum): with target and max fixed, more minimum replicas never
@@ -42,8 +42,9 @@ How it stays at a few dozen simulations:
   min). A passing cheaper neighbour becomes the choice and the check repeats, so the answer is
   the cheapest passing candidate found. At the autoscaler's lowest allowed minimum there is no
   min neighbour; when the budget runs out first, the result says what was not shown.
-How one candidate is simulated and judged (its starting replicas, the cache, the failure
-reason in words): `planner.recommend.evaluate`.
+The search steps are in `planner.recommend.search_steps`. How one candidate is simulated
+and judged (its starting replicas, the cache, the failure reason in words):
+`planner.recommend.evaluate`.
 """
 
 from __future__ import annotations
@@ -53,13 +54,14 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from planner.errors import PlannerError, ScenarioError
 from planner.executors import process_pool
-from planner.formulas import max_replicas_rule, replicas_needed, smallest_replicas
+from planner.formulas import replicas_needed
+from planner.plain import plain
 from planner.progress import Progress, ProgressMode
 from planner.recommend.closed_form import Recommendation, closed_form_recommendation
 from planner.recommend.evaluate import (
@@ -71,6 +73,14 @@ from planner.recommend.evaluate import (
     max_minimality_text,
     minimality_text,
     monotone_violations,
+)
+from planner.recommend.search_steps import (
+    closed_min,
+    cost_key,
+    max_for,
+    search_max,
+    search_target,
+    settle,
 )
 
 if TYPE_CHECKING:
@@ -132,131 +142,16 @@ class SearchResult:
     def target_utilization(self) -> float:
         return self.chosen.target_utilization
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe plain data (`planner.plain`): every field, the candidates as row dicts."""
+        return plain(self)  # type: ignore[no-any-return]
+
     @property
     def summary(self) -> Summary:
         return self.chosen.summary
 
 
 # ------------------------------------------------------------------------------ the search
-
-
-def _max_for(peak_rps: float, request_time_s: float, max_concurrent: int, target: float) -> int:
-    """The max_replicas rule: formula at the peak plus 2√a of Poisson noise (see module doc)."""
-    return max_replicas_rule(peak_rps, request_time_s, target, max_concurrent)
-
-
-def _closed_min(rps: float, scenario: Scenario) -> int | None:
-    """smallest_replicas at `rps` for the scenario's service and SLO; None without an answer."""
-    svc, dep, slo = scenario.service, scenario.deployment, scenario.slo
-    rt = svc.request_time_s.mean_s
-    latency = slo.latency_p99_s if slo.latency_p99_s > rt else None
-    try:
-        return smallest_replicas(
-            rps, rt, max_concurrent=svc.max_concurrent, max_wait_s=dep.max_request_wait_s,
-            max_rate_503=max(slo.max_rate_503, 1e-12), latency_target_s=latency,
-            scv=svc.request_time_s.scv,
-        )  # fmt: skip
-    except ValueError:
-        return None
-
-
-def _search_target(
-    ev: Evaluator, target: float, *, start: int, lower: int, floor: int, top: int, max_cap: int
-) -> Candidate | None:
-    """Smallest passing min_replicas at `target` (gallop down from `start`, then bisect).
-
-    `max_cap` is the rule's max_replicas; a minimum above it raises max to the minimum (a
-    fixed warm pool) unless that is above `top`, the largest minimum allowed.
-    """
-
-    def at(m: int) -> Candidate:
-        return ev(m, max(max_cap, m), target)
-
-    hi = min(max(start, floor), top)
-    cand = at(hi)
-    step = 1
-    while not cand.meets_slo:  # gallop up until a pass or the top
-        if hi >= top or ev.exhausted:
-            return None
-        hi, step = min(hi + step, top), step * 2
-        cand = at(hi)
-    passing, failing = hi, None
-    step = 1
-    while failing is None and passing > floor and not ev.exhausted:  # gallop down
-        m = passing - step
-        if passing > lower > m:
-            m = lower  # the lower start: below it the minimum does not bind at the base rate
-        m = max(m, floor)
-        if at(m).meets_slo:
-            passing, step = m, step * 2
-        else:
-            failing = m
-    while failing is not None and passing - failing > 1 and not ev.exhausted:  # bisect
-        mid = (passing + failing) // 2
-        if at(mid).meets_slo:
-            passing = mid
-        else:
-            failing = mid
-    return at(passing)  # cached: every value `passing` takes was evaluated
-
-
-def _search_max(ev: Evaluator, found: Candidate) -> Candidate:
-    """Smallest passing max_replicas in [min, found's max] at found's min and target (bisection).
-
-    `found` passes; below min_replicas nothing is allowed, so min − 1 acts as the failing end.
-    A passing (min', max', target') already evaluated with min' <= min and target' >= target
-    should pass here too with max' (monotone in min and target): the smallest such max' is
-    evaluated first (evaluated, not trusted); passing, the search gallops down from it (steps
-    1, 2, 4, ...: the answer is usually at or just below it) before bisecting.
-    """
-    m, t = found.min_replicas, found.target_utilization
-    passing, failing = found.max_replicas, max(m, 1) - 1
-    hints = [
-        c.max_replicas
-        for c in ev.order
-        if c.meets_slo and c.min_replicas <= m and c.target_utilization >= t
-    ]
-    hint = min((h for h in hints if h > failing), default=None)
-    if hint is not None and hint < passing and not ev.exhausted:
-        if ev(m, hint, t).meets_slo:
-            passing, step = hint, 1
-            while passing - failing > 1 and not ev.exhausted:  # gallop down
-                probe = max(passing - step, failing + 1)
-                if not ev(m, probe, t).meets_slo:
-                    failing = probe
-                    break
-                passing, step = probe, step * 2
-        else:
-            failing = hint
-    while passing - failing > 1 and not ev.exhausted:  # bisect
-        mid = (passing + failing) // 2
-        if ev(m, mid, t).meets_slo:
-            passing = mid
-        else:
-            failing = mid
-    return ev(m, passing, t)  # cached: every value `passing` takes was evaluated
-
-
-def _settle(
-    ev: Evaluator, chosen: Candidate, floor: int
-) -> tuple[Candidate, Candidate | None, Candidate | None]:
-    """Minimality at the final settings: evaluate min − 1 and max − 1; a cheaper pass wins.
-
-    Returns the choice and its min and max neighbours (evaluated; None when below the floor,
-    below min_replicas or past the budget). Ends because every switch lowers the cost key.
-    """
-    while True:
-        m, top, t = chosen.key
-        below_min = ev.within_budget(m - 1, top, t) if m > floor else None
-        below_max = ev.within_budget(m, top - 1, t) if top > max(m, 1) else None
-        better = [
-            c
-            for c in (below_min, below_max)
-            if c is not None and c.meets_slo and _cost_key(c) < _cost_key(chosen)
-        ]
-        if not better:
-            return chosen, below_min, below_max
-        chosen = min(better, key=_cost_key)
 
 
 def _pool_size(scenario: Scenario, processes: int | None) -> int:
@@ -339,10 +234,10 @@ def search_settings(
         )  # fmt: skip
     except PlannerError:
         closed = None
-    upper = _closed_min(peak_rps, scenario) or replicas_needed(peak_rps, rt, 1.0, mc)
-    lower = _closed_min(base_rps, scenario) if base_rps > 0 else floor
+    upper = closed_min(peak_rps, scenario) or replicas_needed(peak_rps, rt, 1.0, mc)
+    lower = closed_min(base_rps, scenario) if base_rps > 0 else floor
     lower = max(floor, lower if lower is not None else floor)
-    rule_max = {t: _max_for(peak_rps, rt, mc, t) for t in tried}
+    rule_max = {t: max_for(peak_rps, rt, mc, t) for t in tried}
     top_default = max(2 * upper, max(rule_max.values()))
     top = top_default if max_replicas_cap is None else max_replicas_cap
     if max_replicas_cap is not None:
@@ -363,26 +258,26 @@ def search_settings(
         for t in tried:  # high to low: a lower target never needs a higher minimum
             if ev.exhausted:
                 break
-            best = _search_target(
+            best = search_target(
                 ev, t, start=start, lower=lower, floor=floor, top=top, max_cap=rule_max[t]
             )
             if best is not None:
                 found[t] = best
                 start = min(start, best.min_replicas)
         ev.step = "max"
-        for t in sorted(found, key=lambda t: _cost_key(found[t])):  # cheapest first
+        for t in sorted(found, key=lambda t: cost_key(found[t])):  # cheapest first
             passing = [c for c in ev.order if c.meets_slo]
             # A fixed pool of the minimum is the cheapest any max can be: skip if it cannot win.
             if ev.exhausted or found[t].min_replicas * measured_h > min(
                 c.replica_hours for c in passing
             ):
                 continue
-            _search_max(ev, found[t])
+            search_max(ev, found[t])
         passing = [c for c in ev.order if c.meets_slo]
         if not passing:
             raise infeasible_error(ev.order, top, max_replicas_cap, ev.exhausted)
         ev.step = "check"
-        chosen, neighbour, max_neighbour = _settle(ev, min(passing, key=_cost_key), floor)
+        chosen, neighbour, max_neighbour = settle(ev, min(passing, key=cost_key), floor)
     finally:
         bar.stop()
         if pool is not None:
@@ -390,8 +285,8 @@ def search_settings(
 
     candidates = pd.DataFrame([c.row() for c in ev.order], columns=list(CANDIDATE_COLUMNS))
     failing = [c for c in ev.order if not c.meets_slo]
-    cheaper = [c for c in failing if _cost_key(c) < _cost_key(chosen)]
-    cheapest_failing = min(cheaper or failing, key=_cost_key) if failing else None
+    cheaper = [c for c in failing if cost_key(c) < cost_key(chosen)]
+    cheapest_failing = min(cheaper or failing, key=cost_key) if failing else None
     return SearchResult(
         scenario=scenario,
         chosen=chosen,
@@ -429,8 +324,3 @@ def search_settings(
         elapsed_s=time.perf_counter() - started,
         cost_per_replica_hour=cost_per_replica_hour,
     )
-
-
-def _cost_key(c: Candidate) -> tuple[float, int, float]:
-    """Cheapest first; ties go to the smaller minimum, then the higher target."""
-    return (c.replica_hours, c.min_replicas, -c.target_utilization)

@@ -1,6 +1,6 @@
 """The router: one asyncio process (starlette on uvicorn) in front of the replica processes.
 
-Routes, with azureml-fe's semantics (reference/autoscalers.md §1.2):
+Routes, with azureml-fe's semantics (docs/autoscalers.md §1.2):
 - `POST /score` (also `/`): a free replica slot at once, else the FIFO queue; **503** with a
   JSON reason after `max_request_wait_s` in the queue (0 = no queue). Forwarded to the replica;
   **504** after `scoring_timeout_s` of scoring (the replica keeps working and its slot stays busy
