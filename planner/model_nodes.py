@@ -1,0 +1,123 @@
+"""The node layer inside the simulation: a `planner.nodes.Cluster` driven by SimPy events.
+
+The Model asks `NodeLayer` where a requested replica goes (`place`), tells it when a replica
+leaves (`release`), and runs its cluster-autoscaler loop (`scan_loop`). A replica waits for a
+node (Pending), for the node's provisioning, then for the image pull; then its cold start
+runs. Each replica's phases are recorded: `phases` maps a replica id to (requested_s,
+placed_s, start_s), with `node_s` the part of the wait spent on a node still provisioning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from planner.nodes import Cluster, Placement, pod_share, pods_per_node
+from planner.scenario_types import Scenario
+
+__all__ = ["NodeLayer"]
+
+
+class NodeLayer:
+    """The cluster, its two sampled times (node provisioning, image pull) and waiting replicas."""
+
+    def __init__(self, scenario: Scenario, env: simpy.Environment, rng: np.random.Generator):
+        nodes, svc = scenario.nodes, scenario.service
+        assert nodes is not None
+        self._env = env
+        self._rng = rng
+        self._provision = nodes.provision_s
+        self._pull = nodes.image_pull_s
+        self.scan_interval_s = float(nodes.autoscaler.scan_interval_s)
+        size = {
+            "node_cpu": nodes.cpu,
+            "node_memory_gb": nodes.memory_gb,
+            "pod_cpu": svc.cpu,
+            "pod_memory_gb": svc.memory_gb,
+        }
+        a = nodes.autoscaler
+        self.cluster = Cluster(
+            slots_per_node=pods_per_node(max_pods=nodes.max_pods, **size),
+            pod_share=pod_share(**size),
+            min_nodes=nodes.min_nodes,
+            max_nodes=nodes.max_nodes,
+            initial_nodes=nodes.initial_nodes,
+            headroom_pods=nodes.headroom_pods,
+            scale_down_unneeded_s=a.scale_down_unneeded_s,
+            scale_down_delay_after_add_s=a.scale_down_delay_after_add_s,
+            scale_down_utilization_threshold=a.scale_down_utilization_threshold,
+        )
+        self._waiting: dict[int, simpy.Event] = {}
+        self.requested_s: dict[int, float] = {}
+        self.placements: dict[int, Placement] = {}
+        self.ready_s: dict[int, float] = {}
+        self.peak_nodes = len(self.cluster.nodes)
+        self._node_area, self._t_area = 0.0, 0.0
+
+    def _sample_pull(self) -> float:
+        return float(self._pull.sample(self._rng, 1)[0])
+
+    def _sample_provision(self) -> float:
+        return float(self._provision.sample(self._rng, 1)[0])
+
+    def _touch(self, now: float) -> None:
+        self._node_area += len(self.cluster.nodes) * (now - self._t_area)
+        self._t_area = now
+
+    def node_seconds(self, now: float) -> float:
+        """Node-seconds (nodes existing, provisioning or Ready) from 0 to `now`."""
+        return self._node_area + len(self.cluster.nodes) * (now - self._t_area)
+
+    def place_initial(self, rid: int) -> bool:
+        """Place an initial replica at t = 0; False: it is Pending (`wait_for_node` waits)."""
+        self.requested_s[rid] = 0.0
+        placed = self.cluster.request(rid, 0.0, self._sample_pull)
+        if placed is None:
+            return False
+        self.placements[rid] = placed
+        self.ready_s[rid] = placed.start_s
+        return True
+
+    def wait_for_node(self, rid: int) -> Generator[simpy.Event, Any, float]:
+        """Place replica `rid` now or wait for a node; returns when its cold start may begin."""
+        now = self._env.now
+        if rid in self.requested_s:  # an initial replica already Pending since t = 0
+            placed = None
+        else:
+            self.requested_s[rid] = now
+            placed = self.cluster.request(rid, now, self._sample_pull)
+        if placed is None:
+            event = self._env.event()
+            self._waiting[rid] = event
+            placed = yield event
+        self.placements[rid] = placed
+        return placed.start_s
+
+    def release(self, rid: int, t: float) -> None:
+        """Replica `rid` left (drained or cancelled): free its slot; Pending ones may take it."""
+        self._waiting.pop(rid, None)
+        self._wake(self.cluster.release(rid, t, self._sample_pull))
+
+    def _wake(self, placed: list[Placement]) -> None:
+        for p in placed:
+            event = self._waiting.pop(p.replica, None)
+            if event is not None:
+                event.succeed(p)
+
+    def scan_loop(self, until_s: float) -> Generator[simpy.Event, Any, None]:
+        """The cluster autoscaler: every scan interval until `until_s`, add or remove nodes."""
+        while self._env.now < until_s:
+            now = self._env.now
+            self._touch(now)
+            added = self.cluster.scan(now, self._sample_provision)
+            self.peak_nodes = max(self.peak_nodes, len(self.cluster.nodes))
+            for node in added:
+                self._env.process(self._ready_at(node.ready_s))
+            yield self._env.timeout(self.scan_interval_s)
+
+    def _ready_at(self, ready_s: float) -> Generator[simpy.Event, Any, None]:
+        yield self._env.timeout(max(0.0, ready_s - self._env.now))
+        self._wake(self.cluster.node_ready(self._env.now, self._sample_pull))

@@ -1,0 +1,63 @@
+"""The node layer inside the simulation (Python engine): ready times checked by hand."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+
+from planner.model import Model
+from planner.scenario import scenario_from_dict
+
+
+def _spec(**nodes: Any) -> dict[str, Any]:
+    return {
+        "traffic": {"rps": 1},
+        "duration_s": 400,
+        "warmup_s": 1,
+        "service": {"request_time_s": 0.5, "cold_start_s": 20, "cpu": 2, "memory_gb": 2},
+        "deployment": {"autoscaler": "none", "replicas": 3},
+        "nodes": {
+            "cpu": 4,
+            "memory_gb": 16,
+            "min_nodes": 1,
+            "max_nodes": 5,
+            "provision_s": 100,
+            "image_pull_s": 30,
+            **nodes,
+        },
+    }
+
+
+def _run(spec: dict[str, Any]) -> Model:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = Model(scenario_from_dict(spec), 0)
+    model.run()
+    return model
+
+
+def test_ready_times_by_hand() -> None:
+    # A node holds two 2-core pods. Replicas 0 and 1 fit on the initial node (which has the
+    # image): ready at 0. Replica 2 is Pending; the scan at t = 0 adds a node, Ready at 100,
+    # the first pod on it pulls the image (30 s), then its cold start (20 s): ready at 150.
+    nodes = _run(_spec())._nodes
+    assert nodes is not None
+    assert nodes.ready_s == {0: 0.0, 1: 0.0, 2: 150.0}
+    assert nodes.placements[2].placed_s == 100.0 and nodes.placements[2].start_s == 130.0
+    assert nodes.peak_nodes == 2
+
+
+def test_two_initial_nodes_hold_all_three() -> None:
+    nodes = _run(_spec(min_nodes=2))._nodes
+    assert nodes is not None
+    assert nodes.ready_s == {0: 0.0, 1: 0.0, 2: 0.0}
+    assert nodes.peak_nodes == 2
+
+
+@pytest.mark.parametrize(("scan", "ready"), [(10.0, 150.0), (7.0, 150.0)])
+def test_scan_interval_does_not_delay_a_pod_pending_at_zero(scan: float, ready: float) -> None:
+    nodes = _run(_spec(autoscaler={"scan_interval_s": scan}))._nodes
+    assert nodes is not None
+    assert nodes.ready_s[2] == ready
