@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from planner.model import Model
-from planner.scenario import scenario_from_dict
+from planner.scenario import load_scenario, scenario_from_dict, scenario_to_dict, with_overrides
+from planner.simulate import run_rep
 
 
 def _spec(**nodes: Any) -> dict[str, Any]:
@@ -61,3 +63,38 @@ def test_scan_interval_does_not_delay_a_pod_pending_at_zero(scan: float, ready: 
     nodes = _run(_spec(autoscaler={"scan_interval_s": scan}))._nodes
     assert nodes is not None
     assert nodes.ready_s[2] == ready
+
+
+SPIKE = Path(__file__).resolve().parents[1] / "scenarios" / "nodes_spike.yaml"
+
+
+def _n503(overrides: dict[str, Any], *, nodes: bool = True, engine: str = "python") -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = with_overrides(load_scenario(SPIKE), {"seeds": 1, **overrides})
+        if not nodes:
+            spec = scenario_to_dict(s)
+            spec.pop("nodes")
+            s = scenario_from_dict(spec)
+    return run_rep(s, 0, engine=engine).stats["n_503"]
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_spike_beyond_the_warm_nodes_brings_503s_and_headroom_removes_them(engine: str) -> None:
+    # The two warm nodes hold 8 one-core replicas; the spike needs about 18. Without headroom
+    # the extra replicas wait a scan and a 180 s node: many more 503s than with unlimited
+    # nodes. Eight headroom pods hold a further two nodes warm, each replica preempts one at
+    # once, and (no image pull) the run is then the unlimited-nodes run, request for request.
+    unlimited = _n503({}, nodes=False, engine=engine)
+    without = _n503({"nodes.image_pull_s": 0, "nodes.headroom_pods": 0}, engine=engine)
+    held = _n503({"nodes.image_pull_s": 0, "nodes.headroom_pods": 8}, engine=engine)
+    assert without > 2 * unlimited > 0
+    assert held == unlimited
+
+
+def test_headroom_pods_do_not_pull_the_image() -> None:
+    # A pause pod holds room but not the model's image: the first replica on a headroom node
+    # still pulls it, so with a 40 s pull the held run keeps more 503s than unlimited nodes.
+    unlimited = _n503({}, nodes=False)
+    held = _n503({"nodes.headroom_pods": 8})
+    assert held > unlimited
