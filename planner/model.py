@@ -41,6 +41,7 @@ results, bit for bit.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
@@ -109,6 +110,7 @@ class ModelOutput:
     window_s: float
     timeline: list[tuple[Any, ...]]
     requests: list[tuple[float, float, float, int, int]] | None
+    nodes: dict[str, float] | None = None  # the node layer's summary keys (with nodes only)
 
 
 class Model:
@@ -266,6 +268,7 @@ class Model:
             env.process(self.control_loop())
         if self._nodes is not None:
             env.process(self._nodes.scan_loop(self._dur))
+            env.process(self._nodes.mark_warmup(self._warm))
         self._load_chunk()
         # NOTE: SimPy only holds the coarse events. Before each one, the request-level events
         # strictly earlier than it run in the inner loop, so a coarse event sees them all.
@@ -282,7 +285,10 @@ class Model:
         self._advance(_INF)
         self._expire(_INF)
         self._flush_latencies()
-        return self._output()
+        out = self._output()
+        if self._nodes is not None:
+            out = dataclasses.replace(out, nodes=self._nodes.stats(self._warm, self._dur))
+        return out
 
     # ------------------------------------------------------------------ inner loop
 

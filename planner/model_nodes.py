@@ -18,7 +18,10 @@ import simpy
 from planner.nodes import Cluster, Placement, pod_share, pods_per_node
 from planner.scenario_types import Scenario
 
-__all__ = ["NodeLayer"]
+__all__ = ["PHASES", "NodeLayer"]
+
+PHASES = ("node_wait", "node_provisioning", "image_pull", "cold_start")
+"""The phases of a replica's time to ready, in order (summary keys `<phase>_mean_s`/`_max_s`)."""
 
 
 class NodeLayer:
@@ -54,8 +57,11 @@ class NodeLayer:
         self.requested_s: dict[int, float] = {}
         self.placements: dict[int, Placement] = {}
         self.ready_s: dict[int, float] = {}
+        self._node_times = {n.node_id: (n.added_s, n.ready_s) for n in self.cluster.nodes}
+        self._price_per_hour = nodes.price_per_hour
         self.peak_nodes = len(self.cluster.nodes)
         self._node_area, self._t_area = 0.0, 0.0
+        self._node_area_at_warmup = 0.0
 
     def _sample_pull(self) -> float:
         return float(self._pull.sample(self._rng, 1)[0])
@@ -115,9 +121,47 @@ class NodeLayer:
             added = self.cluster.scan(now, self._sample_provision)
             self.peak_nodes = max(self.peak_nodes, len(self.cluster.nodes))
             for node in added:
+                self._node_times[node.node_id] = (node.added_s, node.ready_s)
                 self._env.process(self._ready_at(node.ready_s))
             yield self._env.timeout(self.scan_interval_s)
 
     def _ready_at(self, ready_s: float) -> Generator[simpy.Event, Any, None]:
         yield self._env.timeout(max(0.0, ready_s - self._env.now))
         self._wake(self.cluster.node_ready(self._env.now, self._sample_pull))
+
+    def phases(self) -> dict[int, tuple[float, float, float, float]]:
+        """Per replica that became ready: (waiting for a node, node provisioning, image pull,
+        cold start) seconds. The provisioning part is the time, within its Pending wait, that
+        the node it landed on was being provisioned; the rest of the wait is "waiting"."""
+        out: dict[int, tuple[float, float, float, float]] = {}
+        for rid, ready in self.ready_s.items():
+            p, asked = self.placements[rid], self.requested_s[rid]
+            added, node_ready = self._node_times[p.node_id]
+            pending = p.placed_s - asked
+            provisioning = min(pending, max(0.0, node_ready - max(asked, added)))
+            out[rid] = (
+                pending - provisioning,
+                provisioning,
+                p.start_s - p.placed_s,
+                ready - p.start_s,
+            )
+        return out
+
+    def stats(self, warmup_s: float, duration_s: float) -> dict[str, float]:
+        """The summary keys of the node layer: peak_nodes, node_seconds over the statistics
+        window, cost (when a price is given) and each phase's mean and max time to ready."""
+        seconds = self.node_seconds(duration_s) - self._node_area_at_warmup
+        out: dict[str, float] = {"peak_nodes": self.peak_nodes, "node_seconds": seconds}
+        if self._price_per_hour is not None:
+            out["cost"] = seconds / 3600.0 * self._price_per_hour
+        rows = list(self.phases().values())
+        for i, name in enumerate(PHASES):
+            values = [r[i] for r in rows] or [0.0]
+            out[f"{name}_mean_s"] = sum(values) / len(values)
+            out[f"{name}_max_s"] = max(values)
+        return out
+
+    def mark_warmup(self, warmup_s: float) -> Generator[simpy.Event, Any, None]:
+        """Read the node-seconds integral at warmup_s (the start of the statistics window)."""
+        yield self._env.timeout(warmup_s)
+        self._node_area_at_warmup = self.node_seconds(self._env.now)

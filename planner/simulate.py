@@ -175,6 +175,8 @@ def run_rep(
         "throughput_rps": _ratio(out.n_200, window),
         "mean_time_in_system_s": _ratio(out.sum_time_in_system_s, n),
     }
+    if out.nodes is not None:
+        stats.update(out.nodes)  # peak_nodes, node_seconds, cost, phases (planner.model_nodes)
     return RepResult(
         seed=seed,
         stats=stats,

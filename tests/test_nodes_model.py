@@ -98,3 +98,30 @@ def test_headroom_pods_do_not_pull_the_image() -> None:
     unlimited = _n503({}, nodes=False)
     held = _n503({"nodes.headroom_pods": 8})
     assert held > unlimited
+
+
+def test_summary_keys_by_hand() -> None:
+    # The hand case: node 0 from t = 0, node 1 added at 0 (Ready at 100), neither removed
+    # before 600 s (scale-down-delay-after-add): 2 nodes over the window [1, 400).
+    spec = _spec(price_per_hour=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = run_rep(scenario_from_dict(spec), 0, engine="python").stats
+    assert stats["peak_nodes"] == 2
+    assert stats["node_seconds"] == pytest.approx(2 * 399)
+    assert stats["cost"] == pytest.approx(2 * 399 / 3600 * 0.5)
+    # Replica 2 spent 100 s on its node's provisioning, 30 s on the pull, 20 s cold; the two
+    # on the warm node nothing at all.
+    assert stats["node_provisioning_max_s"] == 100.0
+    assert stats["node_provisioning_mean_s"] == pytest.approx(100 / 3)
+    assert stats["node_wait_max_s"] == 0.0
+    assert (stats["image_pull_max_s"], stats["cold_start_max_s"]) == (30.0, 20.0)
+
+
+def test_no_node_keys_without_nodes() -> None:
+    spec = _spec()
+    spec.pop("nodes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = run_rep(scenario_from_dict(spec), 0, engine="python").stats
+    assert "peak_nodes" not in stats and "cost" not in stats
