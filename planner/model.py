@@ -269,6 +269,7 @@ class Model:
         if self._nodes is not None:
             env.process(self._nodes.scan_loop(self._dur))
             env.process(self._nodes.mark_warmup(self._warm))
+            env.process(self._nodes.sample_timeline(self._n_sec))
         self._load_chunk()
         # NOTE: SimPy only holds the coarse events. Before each one, the request-level events
         # strictly earlier than it run in the inner loop, so a coarse event sees them all.
@@ -287,7 +288,9 @@ class Model:
         self._flush_latencies()
         out = self._output()
         if self._nodes is not None:
-            out = dataclasses.replace(out, nodes=self._nodes.stats(self._warm, self._dur))
+            rows = [r + n for r, n in zip(out.timeline, self._nodes.timeline, strict=True)]
+            stats = self._nodes.stats(self._warm, self._dur)
+            out = dataclasses.replace(out, nodes=stats, timeline=rows)
         return out
 
     # ------------------------------------------------------------------ inner loop

@@ -18,10 +18,17 @@ import simpy
 from planner.nodes import Cluster, Placement, pod_share, pods_per_node
 from planner.scenario_types import Scenario
 
-__all__ = ["PHASES", "NodeLayer"]
+__all__ = ["NODE_SUMMARY_COLUMNS", "NODE_TIMELINE_COLUMNS", "PHASES", "NodeLayer"]
 
 PHASES = ("node_wait", "node_provisioning", "image_pull", "cold_start")
 """The phases of a replica's time to ready, in order (summary keys `<phase>_mean_s`/`_max_s`)."""
+NODE_SUMMARY_COLUMNS = (
+    "peak_nodes",
+    "node_seconds",
+    "cost",
+    *(f"{p}_{s}" for p in PHASES for s in ("mean_s", "max_s")),
+)
+NODE_TIMELINE_COLUMNS = ("nodes_ready", "nodes_provisioning", "pods_pending")
 
 
 class NodeLayer:
@@ -62,6 +69,7 @@ class NodeLayer:
         self.peak_nodes = len(self.cluster.nodes)
         self._node_area, self._t_area = 0.0, 0.0
         self._node_area_at_warmup = 0.0
+        self.timeline: list[tuple[int, int, int]] = []
 
     def _sample_pull(self) -> float:
         return float(self._pull.sample(self._rng, 1)[0])
@@ -160,6 +168,13 @@ class NodeLayer:
             out[f"{name}_mean_s"] = sum(values) / len(values)
             out[f"{name}_max_s"] = max(values)
         return out
+
+    def sample_timeline(self, n_sec: int) -> Generator[simpy.Event, Any, None]:
+        """One (nodes_ready, nodes_provisioning, pods_pending) row per whole second."""
+        for k in range(n_sec):
+            c = self.cluster
+            self.timeline.append((c.ready_nodes(k), c.provisioning_nodes(k), c.pending_pods()))
+            yield self._env.timeout(1.0)
 
     def mark_warmup(self, warmup_s: float) -> Generator[simpy.Event, Any, None]:
         """Read the node-seconds integral at warmup_s (the start of the statistics window)."""

@@ -125,3 +125,17 @@ def test_no_node_keys_without_nodes() -> None:
         warnings.simplefilter("ignore")
         stats = run_rep(scenario_from_dict(spec), 0, engine="python").stats
     assert "peak_nodes" not in stats and "cost" not in stats
+
+
+def test_timeline_shows_nodes_and_pending_pods() -> None:
+    from planner.simulate import run
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run(scenario_from_dict(_spec(price_per_hour=0.5)), engine="python")
+    tl = res.timeline.set_index("t_s")
+    # Replica 2 is Pending from 0 until its node is Ready at 100.
+    assert tuple(tl.loc[50.0, ["nodes_ready", "nodes_provisioning", "pods_pending"]]) == (1, 1, 1)
+    assert tuple(tl.loc[100.0, ["nodes_ready", "nodes_provisioning", "pods_pending"]]) == (2, 0, 0)
+    assert res.summary["cost"].iloc[0] == pytest.approx(2 * 399 / 3600 * 0.5)
+    assert int(tl.loc[160.0, "ready"]) == 3
