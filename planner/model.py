@@ -41,6 +41,7 @@ results, bit for bit.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
@@ -54,6 +55,7 @@ import simpy
 
 from planner.autoscalers import Observation
 from planner.latency import N_LATENCY_BINS, latency_bin_counts
+from planner.model_nodes import NodeLayer
 
 if TYPE_CHECKING:
     from planner.autoscalers import Policy
@@ -108,6 +110,7 @@ class ModelOutput:
     window_s: float
     timeline: list[tuple[Any, ...]]
     requests: list[tuple[float, float, float, int, int]] | None
+    nodes: dict[str, float] | None = None  # the node layer's summary keys (with nodes only)
 
 
 class Model:
@@ -146,6 +149,7 @@ class Model:
         "_nbd",
         "_next_arrival",
         "_next_rid",
+        "_nodes",
         "_obs_prev",
         "_peak",
         "_policy",
@@ -183,9 +187,13 @@ class Model:
         dep, svc = scenario.deployment, scenario.service
         self._scenario = scenario
         self._env = simpy.Environment()
-        rng_arr, rng_svc, rng_cold = (
-            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
-        )
+        # A 4th child stream only with nodes: spawn(4)[:3] are spawn(3)'s children, so the
+        # arrivals, service and cold-start streams are the same with and without nodes.
+        children = np.random.SeedSequence(seed).spawn(3 if scenario.nodes is None else 4)
+        rng_arr, rng_svc, rng_cold = (np.random.default_rng(s) for s in children[:3])
+        self._nodes: NodeLayer | None = None
+        if scenario.nodes is not None:
+            self._nodes = NodeLayer(scenario, self._env, np.random.default_rng(children[3]))
         # NOTE: the numpy chunks and batches are the engine-neutral streams (a compiled engine
         # reads them as arrays); this engine reads them through Python lists.
         self._arr_chunks = iter(scenario.traffic.arrival_times(scenario.duration_s, rng_arr))
@@ -241,6 +249,11 @@ class Model:
         self._obs_prev = (0.0, 0.0, 0.0)  # (t, busy area, queue area) at the last observation
         for _ in range(dep.replicas):
             rid = self._new_replica(0.0)
+            if self._nodes is not None and not self._nodes.place_initial(rid):
+                # No room on the initial nodes: it waits for a node like any requested replica.
+                self._starting.append(rid)
+                self._env.process(self.start_replica(rid))
+                continue
             self._ready.append(rid)
             self._add_free(rid, self._mc)
 
@@ -253,6 +266,10 @@ class Model:
         env.process(self.mark_window())
         if self._policy is not None:
             env.process(self.control_loop())
+        if self._nodes is not None:
+            env.process(self._nodes.scan_loop(self._dur))
+            env.process(self._nodes.mark_warmup(self._warm))
+            env.process(self._nodes.sample_timeline(self._n_sec))
         self._load_chunk()
         # NOTE: SimPy only holds the coarse events. Before each one, the request-level events
         # strictly earlier than it run in the inner loop, so a coarse event sees them all.
@@ -269,7 +286,12 @@ class Model:
         self._advance(_INF)
         self._expire(_INF)
         self._flush_latencies()
-        return self._output()
+        out = self._output()
+        if self._nodes is not None:
+            rows = [r + n for r, n in zip(out.timeline, self._nodes.timeline, strict=True)]
+            stats = self._nodes.stats(self._warm, self._dur)
+            out = dataclasses.replace(out, nodes=stats, timeline=rows)
+        return out
 
     # ------------------------------------------------------------------ inner loop
 
@@ -441,6 +463,8 @@ class Model:
             del self._draining[rid]
             self._touch_rep(t)
             self._exist -= 1
+            if self._nodes is not None:
+                self._nodes.release(rid, t)
 
     def _touch_bd(self, t: float) -> None:
         self._area_bd += self._nbd * (t - self._t_bd)
@@ -515,13 +539,20 @@ class Model:
         return rid
 
     def start_replica(self, rid: int) -> Generator[simpy.Event, Any, None]:
-        """A requested replica: cold start, then ready unless it was cancelled meanwhile."""
+        """A requested replica: (with nodes) a node, a cold start, then ready unless cancelled."""
+        if self._nodes is not None:
+            start_s = yield from self._nodes.wait_for_node(rid)
+            if rid not in self._starting:
+                return  # cancelled while it waited for a node
+            yield self._env.timeout(max(0.0, start_s - self._env.now))
         yield self._env.timeout(self._cold())
         if rid not in self._starting:
             return  # cancelled by a scale-down
         now = self._env.now
         self._starting.remove(rid)
         self._ready.append(rid)
+        if self._nodes is not None:
+            self._nodes.ready_s[rid] = now
         self._fill_slots(rid, now)
 
     def _scale_to(self, desired: int, now: float) -> None:
@@ -538,7 +569,9 @@ class Model:
             return
         excess = current - desired
         while excess and self._starting:
-            self._starting.pop()  # newest first; its pending ready event sees it is gone
+            gone = self._starting.pop()  # newest first; its pending ready event sees it is gone
+            if self._nodes is not None:
+                self._nodes.release(gone, now)
             self._touch_rep(now)
             self._exist -= 1
             excess -= 1
@@ -561,6 +594,8 @@ class Model:
         if in_flight == 0:
             self._touch_rep(now)
             self._exist -= 1
+            if self._nodes is not None:
+                self._nodes.release(rid, now)
         else:
             self._touch_bd(now)
             self._nbd += in_flight

@@ -42,6 +42,7 @@ from planner.scenario_base import (
     spec_field,
 )
 from planner.scenario_dist import DistributionIn, PositiveDistributionIn
+from planner.scenario_nodes import Nodes
 from planner.scenario_params import AzureMlParams, HpaParams, KnativeParams
 from planner.scenario_traffic import TrafficIn
 from planner.traffic import Traffic
@@ -74,6 +75,8 @@ class Service:
         default_factory=lambda: Constant(value_s=30.0),
         doc="request-to-ready seconds of a new replica (scheduling, image pull, init())",
     )
+    cpu: Number = spec_field(default=1.0, doc="pod cpu request, cores", gt=0, le=1024)
+    memory_gb: Number = spec_field(default=2.0, doc="pod memory request, GB", gt=0, le=16384)
 
 
 @schema_type("deployment")
@@ -243,6 +246,9 @@ class Scenario:
     service: Service = spec_field(doc="the model server")
     deployment: Deployment = spec_field(default_factory=Deployment, doc="replicas and autoscaler")
     slo: Slo = spec_field(default_factory=Slo, doc="the service-level objective")
+    nodes: Nodes | None = spec_field(
+        default=None, doc="the node pool under the replicas; none: unlimited nodes"
+    )
     sweep: Sweep = spec_field(
         default=(), doc="planner sweep only: dotted field path -> list of values"
     )
@@ -261,7 +267,7 @@ class Scenario:
         context = info.context if isinstance(info.context, Mapping) else {}
         values = dict(data)
         check_keys(values, file_keys(cls, "spec", "base_dir"))
-        for key in ("traffic", "service", "deployment", "slo", "sweep"):
+        for key in ("traffic", "service", "deployment", "slo", "sweep", "nodes"):
             if key in values and values[key] is None:
                 del values[key]  # an empty block: as if not given
         if "duration_s" not in values and "traffic" in values:
@@ -283,6 +289,14 @@ class Scenario:
             raise fail(f"must be < {what}: {shown(raw)}", sub="warmup_s")
         if len(set(self.seeds)) != len(self.seeds):
             raise fail(f"must be unique: {list(self.seeds)!r}", sub="seeds")
+        if self.nodes is not None:
+            pod, node = self.service, self.nodes
+            for what in ("cpu", "memory_gb"):
+                if getattr(pod, what) > getattr(node, what):
+                    raise fail(
+                        f"service.{what} {getattr(pod, what):g} does not fit nodes.{what} "
+                        f"{getattr(node, what):g}"
+                    )
         return self
 
 

@@ -71,6 +71,7 @@ from planner.errors import ScenarioError
 from planner.executors import map_in_order
 from planner.latency import LATENCY_BIN_EDGES_S, hist_percentile
 from planner.model import TIMED_OUT_KEEPS_SLOT
+from planner.model_nodes import NODE_SUMMARY_COLUMNS, NODE_TIMELINE_COLUMNS
 from planner.progress import Progress, ProgressMode
 
 if TYPE_CHECKING:
@@ -181,6 +182,8 @@ def run_rep(
         "throughput_rps": _ratio(out.n_200, window),
         "mean_time_in_system_s": _ratio(out.sum_time_in_system_s, n),
     }
+    if out.nodes is not None:
+        stats.update(out.nodes)  # peak_nodes, node_seconds, cost, phases (planner.model_nodes)
     return RepResult(
         seed=seed,
         stats=stats,
@@ -204,12 +207,15 @@ def _frame(rows: list[tuple[Any, ...]], columns: tuple[str, ...], seed: int) -> 
 
 def results_from_reps(scenario: Scenario, reps: Sequence[RepResult]) -> Results:
     """Assemble replications into Results: each DataFrame is built once."""
-    summary = pd.DataFrame([r.stats for r in reps], columns=list(SUMMARY_COLUMNS))
+    with_nodes = scenario.nodes is not None
+    summary_columns = SUMMARY_COLUMNS + (NODE_SUMMARY_COLUMNS if with_nodes else ())
+    timeline_columns = TIMELINE_COLUMNS + (NODE_TIMELINE_COLUMNS if with_nodes else ())
+    summary = pd.DataFrame([r.stats for r in reps], columns=list(summary_columns))
     summary = summary.astype(
         {c: "int64" for c in ("rep", "requests", "n_200", "n_503", "n_504", "peak_replicas")}
     )
     timeline = pd.concat(
-        [_frame(r.timeline, TIMELINE_COLUMNS, r.seed) for r in reps], ignore_index=True
+        [_frame(r.timeline, timeline_columns, r.seed) for r in reps], ignore_index=True
     )
     requests = None
     if reps and all(r.requests is not None for r in reps):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from planner.export.formats import (
     FORMATS,
     LIMITS,
+    NODE_FORMATS,
     azureml_v1_deploymentconfig_json,
     azureml_v1_kwargs,
     azureml_v1_python,
@@ -22,12 +23,15 @@ from planner.export.formats import (
     notes,
     render,
 )
+from planner.export.nodepool import NodePoolSettings, nodepool_from_scenario
 from planner.export.settings import ExportSettings, from_recommendation, from_scenario
 
 __all__ = [
     "FORMATS",
     "LIMITS",
+    "NODE_FORMATS",
     "ExportSettings",
+    "NodePoolSettings",
     "azureml_v1_deploymentconfig_json",
     "azureml_v1_kwargs",
     "azureml_v1_python",
@@ -37,6 +41,7 @@ __all__ = [
     "from_scenario",
     "hpa_dict",
     "hpa_yaml",
+    "nodepool_from_scenario",
     "notes",
     "render",
 ]

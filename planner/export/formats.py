@@ -19,6 +19,7 @@ import yaml
 
 from planner.errors import ScenarioError
 from planner.export.limits import FORMATS, LIMITS, notes
+from planner.export.nodepool import NodePoolSettings, aks_nodepool_commands, headroom_yaml
 from planner.export.settings import (
     DEFAULT_CONCURRENCY_METRIC,
     DEFAULT_INSTANCE_TYPE,
@@ -41,6 +42,7 @@ from planner.export.units import (
 __all__ = [
     "FORMATS",
     "LIMITS",
+    "NODE_FORMATS",
     "azureml_v1_deploymentconfig_json",
     "azureml_v1_kwargs",
     "azureml_v1_python",
@@ -229,11 +231,30 @@ def hpa_yaml(
 # ---- one entry point ----------------------------------------------------------------------------
 
 
-def render(settings: ExportSettings, fmt: str, **hpa_options: Any) -> str:
-    """Render `settings` in one of FORMATS; `hpa_options` go to `hpa_yaml` (format "hpa").
+NODE_FORMATS = ("aks-nodepool", "headroom")
+"""The node layer's formats: they need the scenario's `nodes:` block (`nodepool_from_scenario`),
+so `--format all` (FORMATS, the replica-level settings) does not include them."""
+
+
+def render(
+    settings: ExportSettings,
+    fmt: str,
+    *,
+    nodes: NodePoolSettings | None = None,
+    **hpa_options: Any,
+) -> str:
+    """Render `settings` in one of FORMATS or NODE_FORMATS; `hpa_options` go to `hpa_yaml`.
 
     "azureml-v1-json" is plain JSON (no comments possible): its limits are in `notes()`.
+    "aks-nodepool" and "headroom" render `nodes` (from `nodepool_from_scenario`).
+
+    Raises:
+        ScenarioError: an unknown format, or a node format without `nodes`.
     """
+    if fmt in NODE_FORMATS:
+        if nodes is None:
+            raise ScenarioError(f"format {fmt} needs the scenario's nodes: block")
+        return aks_nodepool_commands(nodes) if fmt == "aks-nodepool" else headroom_yaml(nodes)
     if fmt == "azureml-v1":
         return azureml_v1_python(settings)
     if fmt == "azureml-v1-json":
@@ -242,7 +263,7 @@ def render(settings: ExportSettings, fmt: str, **hpa_options: Any) -> str:
         return azureml_v2_kubernetes_yaml(settings)
     if fmt == "hpa":
         return hpa_yaml(settings, **hpa_options)
-    raise ScenarioError(f"format must be one of {', '.join(FORMATS)}: {fmt!r}")
+    raise ScenarioError(f"format must be one of {', '.join(FORMATS + NODE_FORMATS)}: {fmt!r}")
 
 
 def _header(settings: ExportSettings, fmt: str, title: str, mark: str) -> str:

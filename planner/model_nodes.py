@@ -1,0 +1,182 @@
+"""The node layer inside the simulation: a `planner.nodes.Cluster` driven by SimPy events.
+
+The Model asks `NodeLayer` where a requested replica goes (`place`), tells it when a replica
+leaves (`release`), and runs its cluster-autoscaler loop (`scan_loop`). A replica waits for a
+node (Pending), for the node's provisioning, then for the image pull; then its cold start
+runs. Each replica's phases are recorded: `phases` maps a replica id to (requested_s,
+placed_s, start_s), with `node_s` the part of the wait spent on a node still provisioning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from planner.nodes import Cluster, Placement, pod_share, pods_per_node
+from planner.scenario_types import Scenario
+
+__all__ = ["NODE_SUMMARY_COLUMNS", "NODE_TIMELINE_COLUMNS", "PHASES", "NodeLayer"]
+
+PHASES = ("node_wait", "node_provisioning", "image_pull", "cold_start")
+"""The phases of a replica's time to ready, in order (summary keys `<phase>_mean_s`/`_max_s`)."""
+NODE_SUMMARY_COLUMNS = (
+    "peak_nodes",
+    "node_seconds",
+    "cost",
+    *(f"{p}_{s}" for p in PHASES for s in ("mean_s", "max_s")),
+)
+NODE_TIMELINE_COLUMNS = ("nodes_ready", "nodes_provisioning", "pods_pending")
+
+
+class NodeLayer:
+    """The cluster, its two sampled times (node provisioning, image pull) and waiting replicas."""
+
+    def __init__(self, scenario: Scenario, env: simpy.Environment, rng: np.random.Generator):
+        nodes, svc = scenario.nodes, scenario.service
+        assert nodes is not None
+        self._env = env
+        self._rng = rng
+        self._provision = nodes.provision_s
+        self._pull = nodes.image_pull_s
+        self.scan_interval_s = float(nodes.autoscaler.scan_interval_s)
+        size = {
+            "node_cpu": nodes.cpu,
+            "node_memory_gb": nodes.memory_gb,
+            "pod_cpu": svc.cpu,
+            "pod_memory_gb": svc.memory_gb,
+        }
+        a = nodes.autoscaler
+        self.cluster = Cluster(
+            slots_per_node=pods_per_node(max_pods=nodes.max_pods, **size),
+            pod_share=pod_share(**size),
+            min_nodes=nodes.min_nodes,
+            max_nodes=nodes.max_nodes,
+            initial_nodes=nodes.initial_nodes,
+            headroom_pods=nodes.headroom_pods,
+            scale_down_unneeded_s=a.scale_down_unneeded_s,
+            scale_down_delay_after_add_s=a.scale_down_delay_after_add_s,
+            scale_down_utilization_threshold=a.scale_down_utilization_threshold,
+        )
+        self._waiting: dict[int, simpy.Event] = {}
+        self.requested_s: dict[int, float] = {}
+        self.placements: dict[int, Placement] = {}
+        self.ready_s: dict[int, float] = {}
+        self._node_times = {n.node_id: (n.added_s, n.ready_s) for n in self.cluster.nodes}
+        self._price_per_hour = nodes.price_per_hour
+        self.peak_nodes = len(self.cluster.nodes)
+        self._node_area, self._t_area = 0.0, 0.0
+        self._node_area_at_warmup = 0.0
+        self.timeline: list[tuple[int, int, int]] = []
+
+    def _sample_pull(self) -> float:
+        return float(self._pull.sample(self._rng, 1)[0])
+
+    def _sample_provision(self) -> float:
+        return float(self._provision.sample(self._rng, 1)[0])
+
+    def _touch(self, now: float) -> None:
+        self._node_area += len(self.cluster.nodes) * (now - self._t_area)
+        self._t_area = now
+
+    def node_seconds(self, now: float) -> float:
+        """Node-seconds (nodes existing, provisioning or Ready) from 0 to `now`."""
+        return self._node_area + len(self.cluster.nodes) * (now - self._t_area)
+
+    def place_initial(self, rid: int) -> bool:
+        """Place an initial replica at t = 0; False: it is Pending (`wait_for_node` waits)."""
+        self.requested_s[rid] = 0.0
+        placed = self.cluster.request(rid, 0.0, self._sample_pull)
+        if placed is None:
+            return False
+        self.placements[rid] = placed
+        self.ready_s[rid] = placed.start_s
+        return True
+
+    def wait_for_node(self, rid: int) -> Generator[simpy.Event, Any, float]:
+        """Place replica `rid` now or wait for a node; returns when its cold start may begin."""
+        now = self._env.now
+        if rid in self.requested_s:  # an initial replica already Pending since t = 0
+            placed = None
+        else:
+            self.requested_s[rid] = now
+            placed = self.cluster.request(rid, now, self._sample_pull)
+        if placed is None:
+            event = self._env.event()
+            self._waiting[rid] = event
+            placed = yield event
+        self.placements[rid] = placed
+        return placed.start_s
+
+    def release(self, rid: int, t: float) -> None:
+        """Replica `rid` left (drained or cancelled): free its slot; Pending ones may take it."""
+        self._waiting.pop(rid, None)
+        self._wake(self.cluster.release(rid, t, self._sample_pull))
+
+    def _wake(self, placed: list[Placement]) -> None:
+        for p in placed:
+            event = self._waiting.pop(p.replica, None)
+            if event is not None:
+                event.succeed(p)
+
+    def scan_loop(self, until_s: float) -> Generator[simpy.Event, Any, None]:
+        """The cluster autoscaler: every scan interval until `until_s`, add or remove nodes."""
+        while self._env.now < until_s:
+            now = self._env.now
+            self._touch(now)
+            added = self.cluster.scan(now, self._sample_provision)
+            self.peak_nodes = max(self.peak_nodes, len(self.cluster.nodes))
+            for node in added:
+                self._node_times[node.node_id] = (node.added_s, node.ready_s)
+                self._env.process(self._ready_at(node.ready_s))
+            yield self._env.timeout(self.scan_interval_s)
+
+    def _ready_at(self, ready_s: float) -> Generator[simpy.Event, Any, None]:
+        yield self._env.timeout(max(0.0, ready_s - self._env.now))
+        self._wake(self.cluster.node_ready(self._env.now, self._sample_pull))
+
+    def phases(self) -> dict[int, tuple[float, float, float, float]]:
+        """Per replica that became ready: (waiting for a node, node provisioning, image pull,
+        cold start) seconds. The provisioning part is the time, within its Pending wait, that
+        the node it landed on was being provisioned; the rest of the wait is "waiting"."""
+        out: dict[int, tuple[float, float, float, float]] = {}
+        for rid, ready in self.ready_s.items():
+            p, asked = self.placements[rid], self.requested_s[rid]
+            added, node_ready = self._node_times[p.node_id]
+            pending = p.placed_s - asked
+            provisioning = min(pending, max(0.0, node_ready - max(asked, added)))
+            out[rid] = (
+                pending - provisioning,
+                provisioning,
+                p.start_s - p.placed_s,
+                ready - p.start_s,
+            )
+        return out
+
+    def stats(self, warmup_s: float, duration_s: float) -> dict[str, float]:
+        """The summary keys of the node layer: peak_nodes, node_seconds over the statistics
+        window, cost (when a price is given) and each phase's mean and max time to ready."""
+        seconds = self.node_seconds(duration_s) - self._node_area_at_warmup
+        out: dict[str, float] = {"peak_nodes": self.peak_nodes, "node_seconds": seconds}
+        if self._price_per_hour is not None:
+            out["cost"] = seconds / 3600.0 * self._price_per_hour
+        rows = list(self.phases().values())
+        for i, name in enumerate(PHASES):
+            values = [r[i] for r in rows] or [0.0]
+            out[f"{name}_mean_s"] = sum(values) / len(values)
+            out[f"{name}_max_s"] = max(values)
+        return out
+
+    def sample_timeline(self, n_sec: int) -> Generator[simpy.Event, Any, None]:
+        """One (nodes_ready, nodes_provisioning, pods_pending) row per whole second."""
+        for k in range(n_sec):
+            c = self.cluster
+            self.timeline.append((c.ready_nodes(k), c.provisioning_nodes(k), c.pending_pods()))
+            yield self._env.timeout(1.0)
+
+    def mark_warmup(self, warmup_s: float) -> Generator[simpy.Event, Any, None]:
+        """Read the node-seconds integral at warmup_s (the start of the statistics window)."""
+        yield self._env.timeout(warmup_s)
+        self._node_area_at_warmup = self.node_seconds(self._env.now)
