@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,13 @@ def test_a_reversed_layer_is_reported_broken(in_repo: None, tmp_path: Path) -> N
     )
     assert os.path.isfile(config)
     assert lint_imports(config_filename=str(config), no_cache=True) == 1
+
+
+def test_every_module_and_package_has_a_layer() -> None:
+    """A new planner module or package must be placed in .importlinter, or it goes unchecked."""
+    text = (REPO / ".importlinter").read_text(encoding="utf-8")
+    named = set(re.findall(r"\(?(planner\.[a-z_]+)\)?", text))
+    pkg = REPO / "planner"
+    found = {f"planner.{p.stem}" for p in pkg.glob("*.py") if p.stem != "__init__"}
+    found |= {f"planner.{p.parent.name}" for p in pkg.glob("*/__init__.py")}
+    assert sorted(found - named) == []
