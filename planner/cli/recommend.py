@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from planner.cli._app import app, handles_errors
+from planner.cli._app import aliased, app, handles_errors
 from planner.formulas import MAX_SERVERS, service_quantile_s
 from planner.recommend.closed_form import (
     LATENCY_QUANTILE,
@@ -23,6 +23,7 @@ from planner.recommend.closed_form import (
     MAX_SCV,
     MAX_WAIT_S,
 )
+from planner.scenario_types import Deployment, Service, Slo, default
 
 if TYPE_CHECKING:
     from planner.recommend.closed_form import Recommendation
@@ -142,6 +143,11 @@ def _at_least_one(value: int) -> int:
 
 
 _PEAK = "'--peak-rps'"
+# The scenario schema's defaults, so a flag and a scenario file that omit a field agree.
+_TARGET_UTILIZATION: float = default(Deployment, "target_utilization")
+_MAX_REQUEST_WAIT_S: float = default(Deployment, "max_request_wait_s")
+_MAX_RATE_503: float = default(Slo, "max_rate_503")
+_COLD_START_S: float = default(Service, "cold_start_s").value_s
 HELP = (
     "Replicas and min/max/target autoscale settings from Azure ML's formula and queueing "
     "theory.\n\n"
@@ -160,7 +166,18 @@ EPILOG = (
 )
 
 
-@app.command(help=HELP, epilog=EPILOG)
+ALIASES = {
+    "--request-time": "--request-time-s",
+    "--target-util": "--target-utilization",
+    "--max-wait": "--max-request-wait-s",
+    "--slo-503": "--max-rate-503",
+    "--latency-p99": "--latency-p99-s",
+    "--spike-duration": "--spike-duration-s",
+    "--cold-start": "--cold-start-s",
+}
+
+
+@app.command(help=HELP, epilog=EPILOG, cls=aliased(ALIASES))
 @handles_errors
 def recommend(
     rps: Annotated[
@@ -175,7 +192,7 @@ def recommend(
     request_time: Annotated[
         float,
         typer.Option(
-            "--request-time",
+            "--request-time-s",
             help="Mean time one request takes on a replica, seconds.",
             callback=_request_time,
         ),
@@ -201,19 +218,19 @@ def recommend(
     target_util: Annotated[
         float,
         typer.Option(
-            "--target-util",
+            "--target-utilization",
             help="Autoscale target utilization, a fraction in (0, 1].",
             callback=_fraction_target,
         ),
-    ] = 0.7,
+    ] = _TARGET_UTILIZATION,
     max_wait: Annotated[
         float,
         typer.Option(
-            "--max-wait",
+            "--max-request-wait-s",
             help="Router queue wait before a 503 (max_request_wait_time), seconds; 0 = no queue.",
             callback=_max_wait,
         ),
-    ] = 0.5,
+    ] = _MAX_REQUEST_WAIT_S,
     peak_rps: Annotated[
         float | None,
         typer.Option(
@@ -226,15 +243,15 @@ def recommend(
     slo_503: Annotated[
         float,
         typer.Option(
-            "--slo-503",
+            "--max-rate-503",
             help="Largest acceptable fraction of 503s, in (0, 1) (0.001 = 0.1 %).",
             callback=_fraction_slo,
         ),
-    ] = 0.001,
+    ] = _MAX_RATE_503,
     latency_p99: Annotated[
         float | None,
         typer.Option(
-            "--latency-p99",
+            "--latency-p99-s",
             help="Target p99 latency (queue wait + request time), seconds. \\[default: none]",
             callback=_optional_positive,
             show_default=False,
@@ -261,7 +278,7 @@ def recommend(
     spike_duration: Annotated[
         float,
         typer.Option(
-            "--spike-duration",
+            "--spike-duration-s",
             help="Seconds the spike at --peak-rps lasts (simulated search).",
             callback=_spike_seconds,
         ),
@@ -269,11 +286,11 @@ def recommend(
     cold_start: Annotated[
         float,
         typer.Option(
-            "--cold-start",
+            "--cold-start-s",
             help="Seconds a new replica takes to become ready (simulated search).",
             callback=_simulated_seconds,
         ),
-    ] = 30.0,
+    ] = _COLD_START_S,
     scenario_file: Annotated[
         Path | None,
         typer.Option(
@@ -321,7 +338,7 @@ def recommend(
     floor_s = service_quantile_s(request_time, request_time_scv, LATENCY_QUANTILE)
     if latency_p99 is not None and latency_p99 <= floor_s:
         message = f"must be > {floor_s:.4g} s, the request time's own p99: {latency_p99:g}"
-        raise typer.BadParameter(message, param_hint="'--latency-p99'")
+        raise typer.BadParameter(message, param_hint="'--latency-p99-s'")
     if simulate:
         _search(
             scenario_file=scenario_file,
@@ -369,9 +386,9 @@ def _check_size(
     slots = rate * request_time / target_util
     if not slots <= MAX_SERVERS / 2:
         raise typer.BadParameter(
-            f"{rate:g} rps × --request-time {request_time:g} s / --target-util {target_util:g} "
-            f"is {slots:.3g} slots, more than the {MAX_SERVERS / 2:.0e} the closed forms "
-            f"represent: {rate:g}",
+            f"{rate:g} rps × --request-time-s {request_time:g} / --target-utilization "
+            f"{target_util:g} is {slots:.3g} slots, more than the {MAX_SERVERS / 2:.0e} "
+            f"the closed forms represent: {rate:g}",
             param_hint=option,
         )
 
