@@ -42,7 +42,8 @@ def export(
     scenario_file: Annotated[
         Path | None,
         typer.Argument(
-            help="Scenario YAML: its deployment/service settings are exported.",
+            metavar="SCENARIO",
+            help="scenario YAML file: its deployment/service settings are exported.",
             exists=True,
             dir_okay=False,
         ),
