@@ -295,7 +295,8 @@ def recommend(
         Path | None,
         typer.Option(
             "--scenario",
-            help="Search the settings for this scenario file (its traffic, service and SLO).",
+            metavar="SCENARIO",
+            help="scenario YAML file: search the settings for its traffic, service and SLO.",
             exists=True,
             dir_okay=False,
         ),
