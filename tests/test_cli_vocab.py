@@ -172,3 +172,17 @@ def test_the_cli_edge_maps_each_error_to_its_code(error: type[Exception], code: 
     result = runner.invoke(edge, [])
     assert result.exit_code == code
     assert result.stderr.strip() == "Error: field x: bad value 3"
+
+
+@pytest.mark.parametrize(("seeds", "runs"), [(None, 80 * 5), ("2", 80 * 2)])
+def test_recommend_refuses_a_search_past_the_work_budget(seeds: str | None, runs: int) -> None:
+    """300 rps for 20 000 s is 6e6 requests a run; × 80 candidates × seeds: refused (exit 2)."""
+    from planner.recommend.search import DEFAULT_MAX_SIMULATIONS
+
+    assert runs % DEFAULT_MAX_SIMULATIONS == 0
+    args = ["recommend", "--rps", "100", "--peak-rps", "300", "--spike-duration-s", "20000"]
+    args += ["--request-time-s", "0.1", *(["--seeds", seeds] if seeds else [])]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert f"× {runs} runs" in result.stderr and "--allow-large" in result.stderr
+    assert "--allow-large" in runner.invoke(app, ["recommend", "--help"]).stdout

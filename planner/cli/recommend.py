@@ -323,6 +323,14 @@ def recommend(
         Path | None,
         typer.Option("--html", help="Also write an HTML report of the search.", dir_okay=False),
     ] = None,
+    allow_large: Annotated[
+        bool,
+        typer.Option(
+            "--allow-large",
+            help="Search even when the estimated work (requests × candidates × seeds) is past "
+            "the limit that is otherwise refused (planner.budget.MAX_REQUESTS_WITHOUT_ALLOW).",
+        ),
+    ] = False,
 ) -> None:
     """Replicas and min/max/target autoscale settings from closed forms (help text: HELP)."""
     if rps is None and scenario_file is None:
@@ -355,6 +363,7 @@ def recommend(
             cost_per_replica_hour=cost_per_replica_hour,
             html=html,
             output_format=output_format,
+            allow_large=allow_large,
         )  # fmt: skip
         return
     assert rps is not None  # checked above: without --scenario, --rps is required
@@ -409,6 +418,7 @@ def _search(
     cost_per_replica_hour: float | None,
     html: Path | None,
     output_format: OutputFormat,
+    allow_large: bool,
 ) -> None:
     """Simulation-backed search: a spike from the options, or the scenario file; then render."""
     from rich.console import Console
@@ -429,6 +439,15 @@ def _search(
         scv = options.pop("request_time_scv")
         options["request_time_s"] = request_time_spec(options["request_time_s"], scv)
         scenario = spike_scenario(**options, seeds=5 if seeds is None else seeds)
+    from planner.budget import check_work, estimate_requests
+    from planner.recommend.search import DEFAULT_MAX_SIMULATIONS
+
+    # At most DEFAULT_MAX_SIMULATIONS candidates, each over every seed.
+    check_work(
+        requests_per_run=estimate_requests(scenario),
+        runs=DEFAULT_MAX_SIMULATIONS * len(scenario.seeds),
+        allow_large=allow_large,
+    )
     result = search_settings(scenario, cost_per_replica_hour=cost_per_replica_hour)
     if output_format is OutputFormat.json:
         typer.echo(json.dumps(search_to_dict(result), indent=2, ensure_ascii=False))
