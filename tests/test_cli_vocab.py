@@ -110,8 +110,10 @@ def test_old_names_still_work_as_the_new(old: str, new: str, value: str, field: 
 
 def test_recommend_defaults_are_the_schemas() -> None:
     """No option: the scenario schema's target utilization, wait limit and 503 objective."""
-    from planner.scenario_types import Deployment, Slo, default
+    from planner.cli import recommend as rec
+    from planner.scenario_types import Deployment, Service, Slo, default
 
+    assert default(Service, "cold_start_s").value_s == rec._COLD_START_S
     data = _recommend_json()
     assert data["target_utilization"] == default(Deployment, "target_utilization")
     assert data["max_wait_s"] == default(Deployment, "max_request_wait_s")

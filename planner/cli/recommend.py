@@ -23,7 +23,6 @@ from planner.recommend.closed_form import (
     MAX_SCV,
     MAX_WAIT_S,
 )
-from planner.scenario_types import Deployment, Service, Slo, default
 
 if TYPE_CHECKING:
     from planner.recommend.closed_form import Recommendation
@@ -143,11 +142,13 @@ def _at_least_one(value: int) -> int:
 
 
 _PEAK = "'--peak-rps'"
-# The scenario schema's defaults, so a flag and a scenario file that omit a field agree.
-_TARGET_UTILIZATION: float = default(Deployment, "target_utilization")
-_MAX_REQUEST_WAIT_S: float = default(Deployment, "max_request_wait_s")
-_MAX_RATE_503: float = default(Slo, "max_rate_503")
-_COLD_START_S: float = default(Service, "cold_start_s").value_s
+# The scenario schema's defaults (planner.scenario_types.default), restated because that
+# module imports numpy and `planner recommend` must start light; tests/test_cli_vocab.py
+# holds them equal to the schema's.
+_TARGET_UTILIZATION = 0.7
+_MAX_REQUEST_WAIT_S = 0.5
+_MAX_RATE_503 = 0.001
+_COLD_START_S = 30.0
 HELP = (
     "Replicas and min/max/target autoscale settings from Azure ML's formula and queueing "
     "theory.\n\n"
