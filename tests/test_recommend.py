@@ -197,6 +197,9 @@ def test_cli_yaml_parses_like_json() -> None:
 )
 def test_cli_bad_options_exit_2(args: tuple[str, ...], option: str, value: str) -> None:
     """A bad option: exit code 2, one message line naming the option (and value), no traceback."""
+    from planner.cli.recommend import ALIASES
+
+    option = ALIASES.get(option, option)  # an old name works; the message names the new one
     code, out, err = _invoke(*args)
     assert code == 2
     assert out == ""

@@ -9,10 +9,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import typer
+from typer.core import TyperCommand
 
+from planner._version import __version__
 from planner.errors import EXIT_INPUT, PlannerError
 
 app = typer.Typer(
@@ -32,6 +34,51 @@ app = typer.Typer(
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"planner {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print `planner <version>` and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Capacity planner and autoscaling simulator (help text: the app's)."""
+
+
+def aliased(aliases: dict[str, str]) -> type[TyperCommand]:
+    """A command class that accepts old option names as hidden aliases of the new ones.
+
+    `aliases` maps an old name to the current one (`{"--max-wait": "--max-request-wait-s"}`).
+    The old names are rewritten in the arguments before parsing, so they work exactly as the
+    new ones (also as `--old=VALUE`) while `--help` lists only the new names.
+    """
+
+    class AliasedCommand(TyperCommand):
+        hidden_aliases: ClassVar[dict[str, str]] = dict(aliases)
+
+        def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+            rewritten: list[str] = []
+            for i, arg in enumerate(args):
+                if arg == "--":  # everything after it is an argument, never an option
+                    rewritten.extend(args[i:])
+                    break
+                name, eq, value = arg.partition("=")
+                if name in self.hidden_aliases:
+                    arg = self.hidden_aliases[name] + eq + value
+                rewritten.append(arg)
+            return super().parse_args(ctx, rewritten)
+
+    return AliasedCommand
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:

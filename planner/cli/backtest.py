@@ -36,7 +36,8 @@ def backtest(
         Path,
         typer.Option(
             "--scenario",
-            help="Scenario YAML giving deployment, service and SLO (its traffic is ignored; "
+            metavar="SCENARIO",
+            help="scenario YAML file giving deployment, service and SLO (its traffic is ignored; "
             "request times come from the log unless service.request_time_s is given).",
         ),
     ],

@@ -10,18 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from planner.cli._app import app, handles_errors
+from planner.cli._app import aliased, app, handles_errors
 from planner.errors import PlannerError, ScenarioError
+from planner.export.limits import FORMATS
 
-
-class ExportFormat(StrEnum):
-    """Which configuration to write."""
-
-    azureml_v1 = "azureml-v1"
-    azureml_v1_json = "azureml-v1-json"
-    azureml_v2 = "azureml-v2"
-    hpa = "hpa"
-    all = "all"
+# Which configuration to write: every format the export package renders, and "all".
+# Built from planner.export.FORMATS so a new format appears here without a CLI edit.
+_MEMBERS = {name.replace("-", "_"): name for name in (*FORMATS, "all")}
+ExportFormat = StrEnum("ExportFormat", _MEMBERS)  # type: ignore[misc]
+_DEFAULT_FORMAT = ExportFormat("azureml-v2")
 
 
 class HpaMetric(StrEnum):
@@ -39,13 +36,14 @@ FILE_NAMES = {
 }
 
 
-@app.command()
+@app.command(cls=aliased({"--target-util": "--target-utilization"}))
 @handles_errors
 def export(
     scenario_file: Annotated[
         Path | None,
         typer.Argument(
-            help="Scenario YAML: its deployment/service settings are exported.",
+            metavar="SCENARIO",
+            help="scenario YAML file: its deployment/service settings are exported.",
             exists=True,
             dir_okay=False,
         ),
@@ -61,7 +59,7 @@ def export(
     ] = None,
     output_format: Annotated[
         ExportFormat, typer.Option("--format", help="Which configuration to write.")
-    ] = ExportFormat.azureml_v2,
+    ] = _DEFAULT_FORMAT,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write files into this directory instead of stdout."),
@@ -69,21 +67,71 @@ def export(
     name: Annotated[
         str | None, typer.Option("--name", help="Deployment / HPA name (DNS-1123 label).")
     ] = None,
-    min_replicas: Annotated[int | None, typer.Option("--min-replicas", min=1)] = None,
-    max_replicas: Annotated[int | None, typer.Option("--max-replicas", min=1)] = None,
-    target_util: Annotated[
-        float | None, typer.Option("--target-util", help="Target utilization, a fraction (0, 1].")
+    min_replicas: Annotated[
+        int | None,
+        typer.Option("--min-replicas", min=1, help="Fewest replicas (autoscale min_replicas)."),
     ] = None,
-    refresh_s: Annotated[float | None, typer.Option("--refresh-s")] = None,
-    max_concurrent: Annotated[int | None, typer.Option("--max-concurrent", min=1)] = None,
-    max_request_wait_s: Annotated[float | None, typer.Option("--max-request-wait-s")] = None,
-    scoring_timeout_s: Annotated[float | None, typer.Option("--scoring-timeout-s")] = None,
-    scale_down_delay_s: Annotated[float | None, typer.Option("--scale-down-delay-s")] = None,
-    cpu_cores: Annotated[float | None, typer.Option("--cpu-cores")] = None,
-    memory_gb: Annotated[float | None, typer.Option("--memory-gb")] = None,
-    endpoint_name: Annotated[str | None, typer.Option("--endpoint-name")] = None,
-    model_name: Annotated[str | None, typer.Option("--model-name")] = None,
-    instance_type: Annotated[str | None, typer.Option("--instance-type")] = None,
+    max_replicas: Annotated[
+        int | None,
+        typer.Option("--max-replicas", min=1, help="Most replicas (autoscale max_replicas)."),
+    ] = None,
+    target_util: Annotated[
+        float | None,
+        typer.Option("--target-utilization", help="Target utilization, a fraction (0, 1]."),
+    ] = None,
+    refresh_s: Annotated[
+        float | None,
+        typer.Option(
+            "--refresh-s", help="Seconds between autoscaler decisions (autoscale_refresh_seconds)."
+        ),
+    ] = None,
+    max_concurrent: Annotated[
+        int | None,
+        typer.Option(
+            "--max-concurrent",
+            min=1,
+            help="Requests one replica serves at once (max_concurrent_requests_per_instance).",
+        ),
+    ] = None,
+    max_request_wait_s: Annotated[
+        float | None,
+        typer.Option(
+            "--max-request-wait-s",
+            help="Router queue wait before a 503 (max_request_wait_time), seconds.",
+        ),
+    ] = None,
+    scoring_timeout_s: Annotated[
+        float | None,
+        typer.Option(
+            "--scoring-timeout-s",
+            help="Longest a request may run before it is cut (scoring_timeout), seconds.",
+        ),
+    ] = None,
+    scale_down_delay_s: Annotated[
+        float | None,
+        typer.Option(
+            "--scale-down-delay-s",
+            help="Seconds the load must stay low before replicas are removed.",
+        ),
+    ] = None,
+    cpu_cores: Annotated[
+        float | None, typer.Option("--cpu-cores", help="CPU cores requested per replica.")
+    ] = None,
+    memory_gb: Annotated[
+        float | None, typer.Option("--memory-gb", help="Memory requested per replica, GB.")
+    ] = None,
+    endpoint_name: Annotated[
+        str | None, typer.Option("--endpoint-name", help="Azure ML endpoint name (azureml-v2).")
+    ] = None,
+    model_name: Annotated[
+        str | None, typer.Option("--model-name", help="Registered model name (azureml-v2).")
+    ] = None,
+    instance_type: Annotated[
+        str | None,
+        typer.Option(
+            "--instance-type", help="Kubernetes instance type of the compute (azureml-v2)."
+        ),
+    ] = None,
     namespace: Annotated[str, typer.Option("--namespace", help="HPA namespace.")] = "default",
     deployment_name: Annotated[
         str | None,
@@ -140,7 +188,7 @@ def export(
         "metric": metric.value,
         "metric_name": metric_name,
     }
-    fmts = FORMATS if output_format is ExportFormat.all else (output_format.value,)
+    fmts = FORMATS if output_format.value == "all" else (output_format.value,)
     texts = {fmt: render(settings, fmt, **(hpa_options if fmt == "hpa" else {})) for fmt in fmts}
     if out is not None:
         try:
@@ -175,7 +223,7 @@ def _from_scenario_file(path: Path, overrides: dict[str, Any]) -> Any:
     if load is None:  # the scenario loader is written in parallel; say so plainly meanwhile
         raise PlannerError(
             f"{path}: scenario files cannot be read yet (planner.scenario.load_scenario is "
-            "missing); pass --min-replicas/--max-replicas/--target-util instead"
+            "missing); pass --min-replicas/--max-replicas/--target-utilization instead"
         )
     return from_scenario(load(path), **overrides)
 

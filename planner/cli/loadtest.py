@@ -28,7 +28,10 @@ DEFAULT_OUT = Path(".planner") / "loadtest"
 @app.command()
 @handles_errors
 def loadtest(
-    file: Annotated[Path, typer.Argument(help="Scenario YAML file: traffic, deployment, SLO.")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="SCENARIO", help="scenario YAML file: traffic, deployment, SLO."),
+    ],
     host: Annotated[
         str | None,
         typer.Option(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from planner.cli._app import app, handles_errors
+from planner.cli._app import aliased, app, handles_errors
 from planner.formulas import MAX_SERVERS, service_quantile_s
 from planner.recommend.closed_form import (
     LATENCY_QUANTILE,
@@ -142,6 +142,13 @@ def _at_least_one(value: int) -> int:
 
 
 _PEAK = "'--peak-rps'"
+# The scenario schema's defaults (planner.scenario_types.default), restated because that
+# module imports numpy and `planner recommend` must start light; tests/test_cli_vocab.py
+# holds them equal to the schema's.
+_TARGET_UTILIZATION = 0.7
+_MAX_REQUEST_WAIT_S = 0.5
+_MAX_RATE_503 = 0.001
+_COLD_START_S = 30.0
 HELP = (
     "Replicas and min/max/target autoscale settings from Azure ML's formula and queueing "
     "theory.\n\n"
@@ -160,7 +167,18 @@ EPILOG = (
 )
 
 
-@app.command(help=HELP, epilog=EPILOG)
+ALIASES = {
+    "--request-time": "--request-time-s",
+    "--target-util": "--target-utilization",
+    "--max-wait": "--max-request-wait-s",
+    "--slo-503": "--max-rate-503",
+    "--latency-p99": "--latency-p99-s",
+    "--spike-duration": "--spike-duration-s",
+    "--cold-start": "--cold-start-s",
+}
+
+
+@app.command(help=HELP, epilog=EPILOG, cls=aliased(ALIASES))
 @handles_errors
 def recommend(
     rps: Annotated[
@@ -175,7 +193,7 @@ def recommend(
     request_time: Annotated[
         float,
         typer.Option(
-            "--request-time",
+            "--request-time-s",
             help="Mean time one request takes on a replica, seconds.",
             callback=_request_time,
         ),
@@ -201,19 +219,19 @@ def recommend(
     target_util: Annotated[
         float,
         typer.Option(
-            "--target-util",
+            "--target-utilization",
             help="Autoscale target utilization, a fraction in (0, 1].",
             callback=_fraction_target,
         ),
-    ] = 0.7,
+    ] = _TARGET_UTILIZATION,
     max_wait: Annotated[
         float,
         typer.Option(
-            "--max-wait",
+            "--max-request-wait-s",
             help="Router queue wait before a 503 (max_request_wait_time), seconds; 0 = no queue.",
             callback=_max_wait,
         ),
-    ] = 0.5,
+    ] = _MAX_REQUEST_WAIT_S,
     peak_rps: Annotated[
         float | None,
         typer.Option(
@@ -226,15 +244,15 @@ def recommend(
     slo_503: Annotated[
         float,
         typer.Option(
-            "--slo-503",
+            "--max-rate-503",
             help="Largest acceptable fraction of 503s, in (0, 1) (0.001 = 0.1 %).",
             callback=_fraction_slo,
         ),
-    ] = 0.001,
+    ] = _MAX_RATE_503,
     latency_p99: Annotated[
         float | None,
         typer.Option(
-            "--latency-p99",
+            "--latency-p99-s",
             help="Target p99 latency (queue wait + request time), seconds. \\[default: none]",
             callback=_optional_positive,
             show_default=False,
@@ -261,7 +279,7 @@ def recommend(
     spike_duration: Annotated[
         float,
         typer.Option(
-            "--spike-duration",
+            "--spike-duration-s",
             help="Seconds the spike at --peak-rps lasts (simulated search).",
             callback=_spike_seconds,
         ),
@@ -269,16 +287,17 @@ def recommend(
     cold_start: Annotated[
         float,
         typer.Option(
-            "--cold-start",
+            "--cold-start-s",
             help="Seconds a new replica takes to become ready (simulated search).",
             callback=_simulated_seconds,
         ),
-    ] = 30.0,
+    ] = _COLD_START_S,
     scenario_file: Annotated[
         Path | None,
         typer.Option(
             "--scenario",
-            help="Search the settings for this scenario file (its traffic, service and SLO).",
+            metavar="SCENARIO",
+            help="scenario YAML file: search the settings for its traffic, service and SLO.",
             exists=True,
             dir_okay=False,
         ),
@@ -305,6 +324,14 @@ def recommend(
         Path | None,
         typer.Option("--html", help="Also write an HTML report of the search.", dir_okay=False),
     ] = None,
+    allow_large: Annotated[
+        bool,
+        typer.Option(
+            "--allow-large",
+            help="Search even when the estimated work (requests × candidates × seeds) is past "
+            "the limit that is otherwise refused (planner.budget.MAX_REQUESTS_WITHOUT_ALLOW).",
+        ),
+    ] = False,
 ) -> None:
     """Replicas and min/max/target autoscale settings from closed forms (help text: HELP)."""
     if rps is None and scenario_file is None:
@@ -321,7 +348,7 @@ def recommend(
     floor_s = service_quantile_s(request_time, request_time_scv, LATENCY_QUANTILE)
     if latency_p99 is not None and latency_p99 <= floor_s:
         message = f"must be > {floor_s:.4g} s, the request time's own p99: {latency_p99:g}"
-        raise typer.BadParameter(message, param_hint="'--latency-p99'")
+        raise typer.BadParameter(message, param_hint="'--latency-p99-s'")
     if simulate:
         _search(
             scenario_file=scenario_file,
@@ -337,6 +364,7 @@ def recommend(
             cost_per_replica_hour=cost_per_replica_hour,
             html=html,
             output_format=output_format,
+            allow_large=allow_large,
         )  # fmt: skip
         return
     assert rps is not None  # checked above: without --scenario, --rps is required
@@ -369,9 +397,9 @@ def _check_size(
     slots = rate * request_time / target_util
     if not slots <= MAX_SERVERS / 2:
         raise typer.BadParameter(
-            f"{rate:g} rps × --request-time {request_time:g} s / --target-util {target_util:g} "
-            f"is {slots:.3g} slots, more than the {MAX_SERVERS / 2:.0e} the closed forms "
-            f"represent: {rate:g}",
+            f"{rate:g} rps × --request-time-s {request_time:g} / --target-utilization "
+            f"{target_util:g} is {slots:.3g} slots, more than the {MAX_SERVERS / 2:.0e} "
+            f"the closed forms represent: {rate:g}",
             param_hint=option,
         )
 
@@ -391,6 +419,7 @@ def _search(
     cost_per_replica_hour: float | None,
     html: Path | None,
     output_format: OutputFormat,
+    allow_large: bool,
 ) -> None:
     """Simulation-backed search: a spike from the options, or the scenario file; then render."""
     from rich.console import Console
@@ -411,6 +440,15 @@ def _search(
         scv = options.pop("request_time_scv")
         options["request_time_s"] = request_time_spec(options["request_time_s"], scv)
         scenario = spike_scenario(**options, seeds=5 if seeds is None else seeds)
+    from planner.budget import check_work, estimate_requests
+    from planner.recommend.search import DEFAULT_MAX_SIMULATIONS
+
+    # At most DEFAULT_MAX_SIMULATIONS candidates, each over every seed.
+    check_work(
+        requests_per_run=estimate_requests(scenario),
+        runs=DEFAULT_MAX_SIMULATIONS * len(scenario.seeds),
+        allow_large=allow_large,
+    )
     result = search_settings(scenario, cost_per_replica_hour=cost_per_replica_hour)
     if output_format is OutputFormat.json:
         typer.echo(json.dumps(search_to_dict(result), indent=2, ensure_ascii=False))

@@ -8,21 +8,21 @@ from typing import Annotated
 
 import typer
 
-from planner.cli._app import app, handles_errors
+from planner.cli._app import aliased, app, handles_errors
 from planner.errors import ScenarioError
 from planner.serve.config import DEFAULT_LOG_DIR
 
 
-@app.command()
+@app.command(cls=aliased({"--config": "--scenario"}))
 @handles_errors
 def serve(
     score: Annotated[Path, typer.Argument(help="The scoring script: defines init() and run().")],
     config: Annotated[
         Path | None,
         typer.Option(
-            "--config",
             "--scenario",
-            help="YAML with `deployment:` and `service:` blocks; a scenario file works too.",
+            metavar="SCENARIO",
+            help="scenario YAML file, or any YAML with `deployment:` and `service:` blocks.",
         ),
     ] = None,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Router port.")] = 8890,

@@ -40,7 +40,9 @@ class Engine(StrEnum):
 @app.command()
 @handles_errors
 def simulate(
-    file: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/).")],
+    file: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="scenario YAML file (examples: scenarios/).")
+    ],
     seeds: Annotated[
         int | None,
         typer.Option("--seeds", min=1, help="Number of replications (default: the file's seeds)."),

@@ -25,7 +25,9 @@ if TYPE_CHECKING:  # pandas is imported by the library call, not at CLI start-up
 @app.command()
 @handles_errors
 def sweep(
-    file: Annotated[Path, typer.Argument(help="Scenario YAML with a `sweep:` block.")],
+    file: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="scenario YAML file, with a `sweep:` block.")
+    ],
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Output directory (default: sweep-<scenario name>/)."),
