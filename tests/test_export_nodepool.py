@@ -67,3 +67,27 @@ def test_bad_bounds_are_one_line_errors() -> None:
     """max below min names both fields."""
     with pytest.raises(ScenarioError, match=r"nodes.max_nodes must be >= nodes.min_nodes \(5\): 2"):
         settings(min_nodes=5, max_nodes=2)
+
+
+def test_cli_writes_the_node_formats_and_refuses_them_without_nodes() -> None:
+    """`planner export` renders aks-nodepool / headroom from a nodes: scenario; exit 2 without."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    repo = Path(__file__).resolve().parents[1]
+    runner = CliRunner()
+    nodes_file = str(repo / "scenarios" / "nodes_spike.yaml")
+    result = runner.invoke(app, ["export", nodes_file, "--format", "aks-nodepool"])
+    assert result.exit_code == 0, result.output
+    assert "--enable-cluster-autoscaler --min-count" in result.stdout
+    result = runner.invoke(app, ["export", nodes_file, "--format", "headroom"])
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert [d["kind"] for d in docs] == ["PriorityClass", "Deployment"]
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    plain = str(repo / "scenarios" / "spike.yaml")
+    result = runner.invoke(app, ["export", plain, "--format", "headroom"])
+    assert result.exit_code == 2 and "nodes: block" in result.stderr

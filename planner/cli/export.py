@@ -12,11 +12,12 @@ import typer
 
 from planner.cli._app import aliased, app, handles_errors
 from planner.errors import PlannerError, ScenarioError
+from planner.export.formats import NODE_FORMATS
 from planner.export.limits import FORMATS
 
 # Which configuration to write: every format the export package renders, and "all".
 # Built from planner.export.FORMATS so a new format appears here without a CLI edit.
-_MEMBERS = {name.replace("-", "_"): name for name in (*FORMATS, "all")}
+_MEMBERS = {name.replace("-", "_"): name for name in (*FORMATS, *NODE_FORMATS, "all")}
 ExportFormat = StrEnum("ExportFormat", _MEMBERS)  # type: ignore[misc]
 _DEFAULT_FORMAT = ExportFormat("azureml-v2")
 
@@ -33,6 +34,8 @@ FILE_NAMES = {
     "azureml-v1-json": "deploymentconfig.json",
     "azureml-v2": "kubernetes-online-deployment.yml",
     "hpa": "hpa.yaml",
+    "aks-nodepool": "aks-nodepool.sh",
+    "headroom": "headroom.yaml",
 }
 
 
@@ -175,8 +178,9 @@ def export(
         }.items()
         if value is not None
     }
+    nodes = None
     if scenario_file is not None:
-        settings = _from_scenario_file(scenario_file, overrides)
+        settings, nodes = _from_scenario_file(scenario_file, overrides)
     elif from_json is not None:
         settings = from_recommendation(_read_json(from_json), **overrides)
     else:
@@ -188,8 +192,17 @@ def export(
         "metric": metric.value,
         "metric_name": metric_name,
     }
-    fmts = FORMATS if output_format.value == "all" else (output_format.value,)
-    texts = {fmt: render(settings, fmt, **(hpa_options if fmt == "hpa" else {})) for fmt in fmts}
+    if output_format.value == "all":
+        # the node formats join "all" when the scenario has a nodes: block
+        fmts: tuple[str, ...] = (*FORMATS, *(NODE_FORMATS if nodes is not None else ()))
+    else:
+        fmts = (output_format.value,)
+    if any(fmt in NODE_FORMATS for fmt in fmts) and nodes is None:
+        raise ScenarioError(f"--format {output_format.value} needs a SCENARIO with a nodes: block")
+    texts = {
+        fmt: render(settings, fmt, nodes=nodes, **(hpa_options if fmt == "hpa" else {}))
+        for fmt in fmts
+    }
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -214,18 +227,14 @@ def _with_overrides(settings: Any, overrides: dict[str, Any]) -> Any:
     return replace(settings, **overrides) if overrides else settings
 
 
-def _from_scenario_file(path: Path, overrides: dict[str, Any]) -> Any:
-    """Load a scenario (planner.scenario.load_scenario) and take its deployment settings."""
-    from planner import scenario as scenario_module
-    from planner.export import from_scenario
+def _from_scenario_file(path: Path, overrides: dict[str, Any]) -> tuple[Any, Any]:
+    """The deployment settings of a scenario file, and its node settings (None without nodes)."""
+    from planner.export import from_scenario, nodepool_from_scenario
+    from planner.scenario import load_scenario
 
-    load = getattr(scenario_module, "load_scenario", None)
-    if load is None:  # the scenario loader is written in parallel; say so plainly meanwhile
-        raise PlannerError(
-            f"{path}: scenario files cannot be read yet (planner.scenario.load_scenario is "
-            "missing); pass --min-replicas/--max-replicas/--target-utilization instead"
-        )
-    return from_scenario(load(path), **overrides)
+    scenario = load_scenario(path)
+    nodes = nodepool_from_scenario(scenario) if getattr(scenario, "nodes", None) else None
+    return from_scenario(scenario, **overrides), nodes
 
 
 def _read_json(path: Path) -> dict[str, Any]:
