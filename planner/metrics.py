@@ -55,7 +55,7 @@ CI_KEYS = (
     "latency_p95_s", "latency_p99_s",
 )  # fmt: skip
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "rep")
-_INT_KEYS = frozenset({"requests", "n_200", "n_503", "n_504", "peak_replicas"})
+_INT_KEYS = frozenset({"requests", "n_200", "n_503", "n_504", "peak_replicas", "peak_nodes"})
 _FRACTION_KEYS = frozenset({"rate_503", "rate_504", "p_wait"})
 
 
@@ -76,7 +76,7 @@ class Summary:
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: DESIGN.md keys first, `<key>_ci95` when reps > 1, NaN as null."""
         out: dict[str, Any] = {}
-        for key in (*JSON_KEYS, *(k for k in METRICS if k not in JSON_KEYS)):
+        for key in (*JSON_KEYS, *(k for k in self.values if k not in JSON_KEYS)):
             out[key] = _json_number(self.values[key], integer=key in _INT_KEYS)
         if self.reps > 1:
             for key in CI_KEYS:
@@ -106,7 +106,10 @@ def summarise(results: Results, slo: Slo | None = None) -> Summary:
     df = results.summary
     values: dict[str, float] = {}
     ci95: dict[str, tuple[float, float]] = {}
-    for key in METRICS:
+    # The node layer adds its own columns (peak_nodes, node_seconds, cost, phase times) when
+    # the scenario has nodes; they are averaged like the others.
+    extra = tuple(c for c in df.columns if c not in METRICS and c != "rep")
+    for key in (*METRICS, *extra):
         upper = 1.0 if key in _FRACTION_KEYS else math.inf
         values[key], ci95[key] = mean_ci_within(df[key].to_numpy(dtype=np.float64), 0.0, upper)
     judgement = judge_slo(

@@ -139,3 +139,24 @@ def test_timeline_shows_nodes_and_pending_pods() -> None:
     assert tuple(tl.loc[100.0, ["nodes_ready", "nodes_provisioning", "pods_pending"]]) == (2, 0, 0)
     assert res.summary["cost"].iloc[0] == pytest.approx(2 * 399 / 3600 * 0.5)
     assert int(tl.loc[160.0, "ready"]) == 3
+
+
+def test_simulate_json_carries_the_node_figures() -> None:
+    """`planner simulate --format json` of the nodes example: peak_nodes, node_seconds, cost."""
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+    from planner.scenario import load_scenario
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "nodes_spike.yaml"
+    price = load_scenario(path).nodes.price_per_hour
+    result = CliRunner().invoke(app, ["simulate", str(path), "--seeds", "2", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["peak_nodes"] >= 1 and doc["node_seconds"] > 0
+    assert doc["cost"] == pytest.approx(doc["node_seconds"] / 3600 * price)
+    for phase in ("node_wait", "node_provisioning", "image_pull", "cold_start"):
+        assert 0 <= doc[f"{phase}_mean_s"] <= doc[f"{phase}_max_s"]
