@@ -1,6 +1,6 @@
 """Summaries across replications: means with 95 % confidence intervals, SLO checks.
 
-CONTRACT (owned by the engine work):
+The interface:
 
     summarise(results: Results, slo: Slo | None = None) -> Summary
     @dataclass(frozen=True) Summary:
@@ -10,7 +10,7 @@ CONTRACT (owned by the engine work):
         meets_slo: bool | None                 # upper CI bound of rate_503 <= slo.max_rate_503 and
                                                # upper bound of latency_p99_s <= slo.latency_p99_s
         reasons: tuple[str, ...]               # why not, in words
-        def to_json_dict(self) -> dict          # DESIGN.md keys (requests, rate_503, rate_504, mean_wait_s,
+        def to_json_dict(self) -> dict          # the documented keys (requests, rate_503, rate_504, mean_wait_s,
                                                # latency_p50_s, latency_p95_s, latency_p99_s, peak_replicas,
                                                # replica_seconds, ...) plus "<key>_ci95": [lo, hi]
 
@@ -21,12 +21,12 @@ Details:
     the others, and is NaN if it is NaN in all.
     The interval is mean ± t(0.975, n−1) · s / √n with s the sample standard deviation across
     replications; t is scipy's Student-t quantile (`planner.stats.t_quantile_975`).
-    `to_json_dict` gives the DESIGN.md keys first, then the other metrics, "reps", "meets_slo"
+    `to_json_dict` gives the documented keys first, then the other metrics, "reps", "meets_slo"
     and "reasons"; with more than one replication, "<key>_ci95": [lo, hi] for each rate
     (rate_503, rate_504, p_wait) and each latency/wait (mean_wait_s, latency_*). NaN becomes null.
 """
 
-# ruff: noqa: E501  (the CONTRACT block above is quoted verbatim; its lines are longer)
+# ruff: noqa: E501  (the interface block above is aligned as a table; its lines are longer)
 from __future__ import annotations
 
 import math
@@ -74,7 +74,7 @@ class Summary:
         return plain(self.to_json_dict())  # type: ignore[no-any-return]
 
     def to_json_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: DESIGN.md keys first, `<key>_ci95` when reps > 1, NaN as null."""
+        """A JSON-ready dict: the documented keys first, `<key>_ci95` when reps > 1, NaN as null."""
         out: dict[str, Any] = {}
         for key in (*JSON_KEYS, *(k for k in self.values if k not in JSON_KEYS)):
             out[key] = _json_number(self.values[key], integer=key in _INT_KEYS)

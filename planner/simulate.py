@@ -1,6 +1,6 @@
 """Run a scenario through the model: one replication per seed, records first, DataFrames after.
 
-CONTRACT (owned by the engine work; metrics, recommend, sweep, report and loadtest rely on it):
+The interface (metrics, recommend, sweep, report and loadtest rely on it):
 
     run_rep(scenario: Scenario, seed: int, *, keep_requests: bool = False) -> RepResult
         # one replication; picklable result; memory independent of request count unless keep_requests
@@ -54,7 +54,7 @@ Definitions (additions to the contract, all over requests arriving at t >= warmu
         for a 503; wait_s = latency_s = max_request_wait_s for an expired request.
 """
 
-# ruff: noqa: E501  (the CONTRACT block above is quoted verbatim; its lines are longer)
+# ruff: noqa: E501  (the interface block above is aligned as a table; its lines are longer)
 from __future__ import annotations
 
 import math

@@ -25,14 +25,7 @@ CITATION = re.compile(
 )
 
 # Files that still carry such citations, to be rewritten (then removed from this list).
-CITATION_ALLOWED = {
-    "model.py",
-    "metrics.py",
-    "simulate.py",
-    "export/limits.py",
-    "export/settings.py",
-    "export/formats.py",
-}
+CITATION_ALLOWED: set[str] = set()
 
 
 def _modules() -> list[Path]:

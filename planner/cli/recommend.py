@@ -8,20 +8,17 @@ table, JSON or YAML. Heavy libraries are never imported here (the answer must co
 from __future__ import annotations
 
 import json
-import math
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from planner.cli import _recommend_options as opt
 from planner.cli._app import aliased, app, handles_errors
 from planner.formulas import MAX_SERVERS, service_quantile_s
 from planner.recommend.closed_form import (
     LATENCY_QUANTILE,
-    MAX_REQUEST_TIME_S,
-    MAX_SCV,
-    MAX_WAIT_S,
 )
 
 if TYPE_CHECKING:
@@ -49,96 +46,6 @@ def _render_export(data: dict[str, Any], output_format: OutputFormat) -> None:
     if output_format is OutputFormat.azureml_v1_json:  # JSON holds no comments
         for note in notes(settings, output_format.value):
             typer.echo(f"note (deploymentconfig.json): {note}", err=True)
-
-
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise typer.BadParameter(f"must be a finite number: {value}")
-    return value
-
-
-def _positive(value: float) -> float:
-    if not _finite(value) > 0:
-        raise typer.BadParameter(f"must be > 0: {value:g}")
-    return value
-
-
-def _optional_positive(value: float | None) -> float | None:
-    return None if value is None else _positive(value)
-
-
-def _non_negative(value: float) -> float:
-    if not _finite(value) >= 0:
-        raise typer.BadParameter(f"must be >= 0: {value:g}")
-    return value
-
-
-def _fraction_target(value: float) -> float:
-    # Azure ML takes the target as a whole percent, 1 to 100: below 0.01 nothing is deployable.
-    if not 0.01 <= value <= 1:
-        raise typer.BadParameter(f"must be in [0.01, 1] (0.7 = 70 %): {value:g}")
-    return value
-
-
-def _request_time(value: float) -> float:
-    if not 0 < _finite(value) <= MAX_REQUEST_TIME_S:
-        raise typer.BadParameter(f"must be in (0, {MAX_REQUEST_TIME_S:g}] seconds: {value:g}")
-    return value
-
-
-def _max_wait(value: float) -> float:
-    if not 0 <= _finite(value) <= MAX_WAIT_S:
-        raise typer.BadParameter(f"must be in [0, {MAX_WAIT_S:g}] seconds: {value:g}")
-    return value
-
-
-MAX_SIMULATED_S = 86_400.0  # a spike or a cold start longer than a day is no spike: steady state
-
-
-def _simulated_seconds(value: float) -> float:
-    if not 0 <= _finite(value) <= MAX_SIMULATED_S:
-        raise typer.BadParameter(f"must be in [0, {MAX_SIMULATED_S:g}] seconds: {value:g}")
-    return value
-
-
-def _spike_seconds(value: float) -> float:
-    if not _simulated_seconds(value) > 0:
-        raise typer.BadParameter(f"must be > 0: {value:g}")
-    return value
-
-
-def _scv(value: float) -> float:
-    if not 0 <= _finite(value) <= MAX_SCV:
-        raise typer.BadParameter(f"must be in [0, {MAX_SCV:g}] (1 = exponential): {value:g}")
-    return value
-
-
-def _concurrency(value: int) -> int:
-    if not 1 <= value <= MAX_SERVERS:
-        raise typer.BadParameter(f"must be an integer in [1, {MAX_SERVERS:.0e}]: {value}")
-    return value
-
-
-def _fraction_slo(value: float) -> float:
-    if value == 0:  # with a finite wait limit some request always waits longer: never met
-        raise typer.BadParameter(f"must be > 0 (0 needs an infinite wait): {value:g}")
-    if not 0 < value < 1:
-        raise typer.BadParameter(f"must be in (0, 1) (0.001 = 0.1 %): {value:g}")
-    return value
-
-
-def _optional_non_negative(value: float | None) -> float | None:
-    return None if value is None else _non_negative(value)
-
-
-def _optional_at_least_one(value: int | None) -> int | None:
-    return None if value is None else _at_least_one(value)
-
-
-def _at_least_one(value: int) -> int:
-    if value < 1:
-        raise typer.BadParameter(f"must be an integer >= 1: {value}")
-    return value
 
 
 _PEAK = "'--peak-rps'"
@@ -186,7 +93,7 @@ def recommend(
         typer.Option(
             "--rps",
             help="Steady request rate, requests per second (required unless --scenario).",
-            callback=_optional_positive,
+            callback=opt.optional_positive,
             show_default=False,
         ),
     ] = None,
@@ -195,7 +102,7 @@ def recommend(
         typer.Option(
             "--request-time-s",
             help="Mean time one request takes on a replica, seconds.",
-            callback=_request_time,
+            callback=opt.request_time,
         ),
     ] = 10.0,
     request_time_scv: Annotated[
@@ -205,7 +112,7 @@ def recommend(
             help="Variability of the request time: its squared coefficient of variation "
             "(1 = exponential, as Erlang C assumes; 0 = constant; others: gamma, through the "
             "Kingman / Allen-Cunneen approximation). Every figure uses it.",
-            callback=_scv,
+            callback=opt.scv,
         ),
     ] = 1.0,
     max_concurrent: Annotated[
@@ -213,7 +120,7 @@ def recommend(
         typer.Option(
             "--max-concurrent",
             help="Requests one replica serves at once (Azure ML max_concurrent_requests).",
-            callback=_concurrency,
+            callback=opt.concurrency,
         ),
     ] = 1,
     target_util: Annotated[
@@ -221,7 +128,7 @@ def recommend(
         typer.Option(
             "--target-utilization",
             help="Autoscale target utilization, a fraction in (0, 1].",
-            callback=_fraction_target,
+            callback=opt.fraction_target,
         ),
     ] = _TARGET_UTILIZATION,
     max_wait: Annotated[
@@ -229,7 +136,7 @@ def recommend(
         typer.Option(
             "--max-request-wait-s",
             help="Router queue wait before a 503 (max_request_wait_time), seconds; 0 = no queue.",
-            callback=_max_wait,
+            callback=opt.max_wait,
         ),
     ] = _MAX_REQUEST_WAIT_S,
     peak_rps: Annotated[
@@ -237,7 +144,7 @@ def recommend(
         typer.Option(
             "--peak-rps",
             help="Spike the warm pool must carry, rps (>= --rps). \\[default: --rps]",
-            callback=_optional_positive,
+            callback=opt.optional_positive,
             show_default=False,
         ),
     ] = None,
@@ -246,7 +153,7 @@ def recommend(
         typer.Option(
             "--max-rate-503",
             help="Largest acceptable fraction of 503s, in (0, 1) (0.001 = 0.1 %).",
-            callback=_fraction_slo,
+            callback=opt.fraction_slo,
         ),
     ] = _MAX_RATE_503,
     latency_p99: Annotated[
@@ -254,7 +161,7 @@ def recommend(
         typer.Option(
             "--latency-p99-s",
             help="Target p99 latency (queue wait + request time), seconds. \\[default: none]",
-            callback=_optional_positive,
+            callback=opt.optional_positive,
             show_default=False,
         ),
     ] = None,
@@ -281,7 +188,7 @@ def recommend(
         typer.Option(
             "--spike-duration-s",
             help="Seconds the spike at --peak-rps lasts (simulated search).",
-            callback=_spike_seconds,
+            callback=opt.spike_seconds,
         ),
     ] = 60.0,
     cold_start: Annotated[
@@ -289,7 +196,7 @@ def recommend(
         typer.Option(
             "--cold-start-s",
             help="Seconds a new replica takes to become ready (simulated search).",
-            callback=_simulated_seconds,
+            callback=opt.simulated_seconds,
         ),
     ] = _COLD_START_S,
     scenario_file: Annotated[
@@ -307,7 +214,7 @@ def recommend(
         typer.Option(
             "--cost-per-replica-hour",
             help="Price of one replica for an hour; costs are then money. \\[default: none]",
-            callback=_optional_non_negative,
+            callback=opt.optional_non_negative,
             show_default=False,
         ),
     ] = None,
@@ -316,7 +223,7 @@ def recommend(
         typer.Option(
             "--seeds",
             help="Replications per candidate (simulated search). \\[default: 5, or the file's]",
-            callback=_optional_at_least_one,
+            callback=opt.optional_at_least_one,
             show_default=False,
         ),
     ] = None,

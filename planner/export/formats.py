@@ -4,8 +4,8 @@ Pure translations: `ExportSettings` in, text or dicts out; no I/O. Each target h
 units and rules (integer percent, whole seconds, milliseconds), so every translation states
 what it cannot express in `LIMITS`, and the rendered text carries those limits as comments
 (`planner.export.limits`; the unit conversions and name checks: `planner.export.units`).
-Field names and defaults: ../shared/reference/autoscalers.md §1.1 (v1 `deploy_configuration`,
-`deploymentconfig.json`), §1.3 (v2 Kubernetes online deployment YAML), §2 (HPA autoscaling/v2).
+Field names and defaults: docs/autoscalers.md §1.1 (v1 `deploy_configuration`,
+`deploymentconfig.json`, v2 Kubernetes online deployment YAML), §2 (HPA autoscaling/v2).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 platform does not expose, metrics it does not see); `notes(settings, fmt)` adds what THIS
 export rounds (target percent, refresh seconds, wait milliseconds). The rendered files carry
 the notes as comments at their top; the CLI prints them for plain JSON, which holds no comments.
-Sources: ../shared/reference/autoscalers.md §1.1, §1.3 and §2.
+Sources: docs/autoscalers.md §1.1 and §2.
 """
 
 from __future__ import annotations

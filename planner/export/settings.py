@@ -45,8 +45,8 @@ DEFAULT_CONCURRENCY_METRIC = "requests_in_flight"
 class ExportSettings:
     """The autoscale and request settings to export, in planner's units (fractions, seconds).
 
-    Defaults are the documented Azure ML v1 defaults (reference §1.1). Construction validates
-    every field and raises ScenarioError naming the field, the rule and the value.
+    Defaults are the documented Azure ML v1 defaults (docs/autoscalers.md §1.1). Construction
+    validates every field and raises ScenarioError naming the field, the rule and the value.
     """
 
     name: str = "planner"
