@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, model
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import ArgsKwargs
 
+from planner import defaults
 from planner.distributions import Constant
 from planner.scenario_base import (
     MAX_CONCURRENT,
@@ -72,7 +73,7 @@ class Service:
         default=1, doc="requests one replica serves at once", ge=1, le=MAX_CONCURRENT
     )
     cold_start_s: DistributionIn = spec_field(
-        default_factory=lambda: Constant(value_s=30.0),
+        default_factory=lambda: Constant(value_s=defaults.COLD_START_S),
         doc="request-to-ready seconds of a new replica (scheduling, image pull, init())",
     )
     cpu: Number = spec_field(default=1.0, doc="pod cpu request, cores", gt=0, le=1024)
@@ -93,34 +94,37 @@ class Deployment:
         le=MAX_REPLICAS,
     )
     min_replicas: Integer = spec_field(
-        default=1, doc="autoscale_min_replicas", ge=0, le=MAX_REPLICAS
+        default=defaults.MIN_REPLICAS, doc="autoscale_min_replicas", ge=0, le=MAX_REPLICAS
     )
     max_replicas: Integer = spec_field(
-        default=10, doc="autoscale_max_replicas", ge=1, le=MAX_REPLICAS
+        default=defaults.MAX_REPLICAS, doc="autoscale_max_replicas", ge=1, le=MAX_REPLICAS
     )
     target_utilization: Number = spec_field(
-        default=0.7,
+        default=defaults.TARGET_UTILIZATION,
         doc="autoscale_target_utilization, a fraction (0.7 = 70 %)",
         ge=MIN_TARGET_UTILIZATION,
         le=1,
     )
     refresh_s: Number = spec_field(
-        default=1.0, doc="autoscale_refresh_seconds", ge=MIN_INTERVAL_S, le=3600
+        default=defaults.REFRESH_S, doc="autoscale_refresh_seconds", ge=MIN_INTERVAL_S, le=3600
     )
     scale_down_delay_s: Number = spec_field(
-        default=60.0,
+        default=defaults.SCALE_DOWN_DELAY_S,
         doc="azureml: seconds of lower demand before a scale-down",
         ge=0,
         le=MAX_SECONDS,
     )
     max_request_wait_s: Number = spec_field(
-        default=0.5,
+        default=defaults.MAX_REQUEST_WAIT_S,
         doc="max_request_wait_time: queue wait before a 503; 0 = reject when no replica is free",
         ge=0,
         le=MAX_TIMEOUT_S,
     )
     scoring_timeout_s: Number = spec_field(
-        default=60.0, doc="scoring_timeout_ms / 1000: a 504 after this", gt=0, le=MAX_TIMEOUT_S
+        default=defaults.SCORING_TIMEOUT_S,
+        doc="scoring_timeout_ms / 1000: a 504 after this",
+        gt=0,
+        le=MAX_TIMEOUT_S,
     )
     azureml: AzureMlParams = spec_field(
         default_factory=AzureMlParams, doc="azureml-fe rules the docs leave open"
@@ -169,10 +173,13 @@ class Slo:
     """Service-level objective a configuration must meet."""
 
     max_rate_503: Number = spec_field(
-        default=0.001, doc="largest acceptable fraction of requests answered 503", ge=0, lt=1
+        default=defaults.MAX_RATE_503,
+        doc="largest acceptable fraction of requests answered 503",
+        ge=0,
+        lt=1,
     )
     latency_p99_s: Number = spec_field(
-        default=2.0,
+        default=defaults.LATENCY_P99_S,
         doc="largest acceptable 99th percentile of latency, seconds",
         gt=0,
         le=MAX_SECONDS,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from planner import defaults
 from planner.cli import _recommend_options as opt
 from planner.cli._app import aliased, app, handles_errors
 from planner.formulas import MAX_SERVERS, service_quantile_s
@@ -49,13 +50,12 @@ def _render_export(data: dict[str, Any], output_format: OutputFormat) -> None:
 
 
 _PEAK = "'--peak-rps'"
-# The scenario schema's defaults (planner.scenario_types.default), restated because that
-# module imports numpy and `planner recommend` must start light; tests/test_cli_vocab.py
-# holds them equal to the schema's.
-_TARGET_UTILIZATION = 0.7
-_MAX_REQUEST_WAIT_S = 0.5
-_MAX_RATE_503 = 0.001
-_COLD_START_S = 30.0
+# The scenario schema's defaults, from planner.defaults (the schema module imports numpy and
+# `planner recommend` must start light).
+_TARGET_UTILIZATION = defaults.TARGET_UTILIZATION
+_MAX_REQUEST_WAIT_S = defaults.MAX_REQUEST_WAIT_S
+_MAX_RATE_503 = defaults.MAX_RATE_503
+_COLD_START_S = defaults.COLD_START_S
 HELP = (
     "Replicas and min/max/target autoscale settings from Azure ML's formula and queueing "
     "theory.\n\n"
