@@ -9,10 +9,11 @@ whose arrivals were sent), and answers two questions for `planner loadtest`:
   Clopper–Pearson upper bound of the overload rate (503 and 429 over requests that arrived
   after warm-up) and the order-statistic upper bound of the latency p99 (over served requests:
   2xx and 504). A run that might be over the objective does not meet it.
-- agrees_with_prediction: for each metric (503 rate, latency p50, p95, p99, and peak replicas
+- agrees_with_prediction: for each metric (503 rate, latency p50 and p95, and peak replicas
   when the deployment's /stats is observable) the measured 95 % interval overlaps the band
   around the paired prediction (`planner.loadtest.verdict`): the seeds' own spread plus one
-  stated allowance. Too high and too low both disagree.
+  stated allowance. Too high and too low both disagree. The p99 is shown beside them, not
+  judged (one run's p99 is its few slowest requests).
 
 The per-second frames to plot come from `planner.loadtest.timeline`.
 
@@ -22,7 +23,7 @@ Pure numpy/pandas: the intervals come from `planner.stats`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,7 +58,12 @@ MEASURED_COLUMNS = ("t_s", "lag_s", "status", "response_time_s")
 REPLICA_COLUMNS = ("t_s", "ready", "starting", "draining", "queued", "busy", "desired", "rtt_s")
 # Latency quantiles judged, by metric name (the simulator's summary columns).
 LATENCY_QUANTILES = {"latency_p50_s": 0.50, "latency_p95_s": 0.95, "latency_p99_s": 0.99}
-JUDGED_METRICS = ("rate_503", *LATENCY_QUANTILES, "peak_replicas")
+NOT_JUDGED = frozenset({"latency_p99_s"})  # in the table beside the others, not in the verdict
+JUDGED_METRICS = (
+    "rate_503",
+    *(q for q in LATENCY_QUANTILES if q not in NOT_JUDGED),
+    "peak_replicas",
+)
 
 
 # ------------------------------------------------------------------------------- values
@@ -280,7 +286,10 @@ def compare(
     }
     for name, q in LATENCY_QUANTILES.items():
         allowance = overhead.allowance_at(q)
-        checks[name] = _check(name, quantile_ci(served, q), summary, seed, allowance)
+        check = _check(name, quantile_ci(served, q), summary, seed, allowance)
+        # NOTE: the p99 is shown, not judged: in one run it is the few slowest exchanges, and
+        # where the queue wait caps latency it sits at the cap plus the machine's jitter.
+        checks[name] = replace(check, judged=False) if name in NOT_JUDGED else check
     replicas = replicas_frame(measured, predicted)
     if replicas is not None:
         in_window = replicas[(replicas["t_s"] >= scenario.warmup_s)]
