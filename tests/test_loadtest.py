@@ -178,10 +178,11 @@ def _assert_calibrated(doc: dict[str, Any]) -> None:
     assert cal["overrides"]["service.request_time_s"] == pytest.approx(request["measured"])
     assert cal["label"].startswith("calibrated: cold start ")
     # measured agrees with the calibrated prediction: inside its band
-    for name in ("rate_503", "latency_p50_s", "latency_p95_s", "latency_p99_s", "peak_replicas"):
+    for name in ("rate_503", "latency_p50_s", "latency_p95_s", "peak_replicas"):
         check = doc[name]
         assert check["agrees"] is True, (name, check)
         assert check["band"][0] <= check["measured"] <= check["band"][1]
+    assert doc["latency_p99_s"]["agrees"] is None  # shown beside them, not judged
     assert doc["as_specified"]["rate_503"]["predicted"] is not None
 
 
