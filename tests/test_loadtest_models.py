@@ -80,7 +80,7 @@ def _fixed_loadtest(root: Path, *args: str) -> tuple[int, dict[str, Any], str]:
 
 def _latency_disagreements(doc: dict[str, Any], side: str) -> list[str]:
     """Latency metrics whose measured value lies on `side` (below/above) of the band."""
-    names = ("latency_p50_s", "latency_p95_s", "latency_p99_s")
+    names = ("latency_p50_s", "latency_p95_s")  # the p99 is shown, not judged
     out = []
     for name in names:
         check = doc[name]
@@ -102,8 +102,9 @@ def test_right_model_agrees(tmp_path: Path) -> None:
     assert doc["agrees_with_prediction"] is True, doc["reasons"]
     assert doc["meets_slo"] is True and code == 0, doc["reasons"]
     assert doc["counts"]["n_503"] == 0
-    for name in ("rate_503", "latency_p50_s", "latency_p95_s", "latency_p99_s", "peak_replicas"):
+    for name in ("rate_503", "latency_p50_s", "latency_p95_s", "peak_replicas"):
         assert doc[name]["agrees"] is True, (name, doc[name])
+    assert doc["latency_p99_s"]["agrees"] is None
     assert doc["overhead_s"] is not None and 0 <= doc["overhead_s"] < 0.05
 
 
