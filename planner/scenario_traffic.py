@@ -7,6 +7,8 @@
         - {duration_s: 300, rps: 20}
         - {duration_s: 60, rps: 60, to_rps: 20}   # a linear ramp within the phase
       trace: traffic.csv               # ... or a replay (t_s timestamps, or second,count)
+      trace: day.arrivals.npy          # ... or sorted timestamps as a float64 .npy file,
+                                       #     streamed from disk (a day of requests)
 
 `TrafficSpec` is the schema; a validated spec builds the `planner.traffic.Traffic` the
 simulation and the load test share.
@@ -67,7 +69,8 @@ class TrafficSpec:
     trace: Text | None = spec_field(
         default=None,
         doc="CSV file (relative to the scenario file) with a t_s column of request "
-        "timestamps, or second,count columns of per-second counts",
+        "timestamps, or second,count columns of per-second counts; or a .npy file of sorted "
+        "float64 timestamps, read a chunk at a time",
     )
 
     @model_validator(mode="before")
@@ -100,6 +103,16 @@ class TrafficSpec:
             )
             return Traffic(arrivals=self.arrivals, pattern=phases)
         file = resolve_file(self.trace, "trace", context.get("base_dir"))
+        if file.suffix.lower() == ".npy":
+            try:
+                traffic = Traffic(
+                    arrivals=self.arrivals, trace_file=str(file), trace_name=str(file)
+                )
+            except (ValueError, OSError) as exc:
+                raise fail(f": {exc}", sub="trace") from None
+            if traffic.total_duration_s == 0:
+                raise fail(f": {file} has no requests", sub="trace")
+            return traffic
         what, array = read_trace(file, "trace")
         if not array.size or (what == "counts" and not array.sum()):
             raise fail(f": {file} has no requests", sub="trace")
