@@ -6,11 +6,16 @@ arrivals bit for bit, the same RequestLog, the same fit and scenario on small lo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from planner.errors import ScenarioError
+from planner.fit import PRESETS, RequestLog, read_log
+from planner.fit.stream import read_log_chunked
 from planner.scenario import scenario_from_dict
 from planner.traffic import Traffic
 
@@ -72,3 +77,111 @@ def test_a_scenario_reads_an_npy_trace_and_simulates_as_the_csv_trace(tmp_path: 
         runs.append(run(sc, [1, 2], processes=1))
     assert runs[0].summary.equals(runs[1].summary)
     assert int(runs[0].summary["requests"].sum()) > 0
+
+
+# ------------------------------------------------------------------ the chunked reader
+
+GOOD = """timestamp,duration,resultCode,cloud_RoleInstance
+2026-11-30T09:00:00.000Z,100,200,a
+2026-11-30T09:00:00.500Z,250.5,200,b
+
+2026-11-30T09:00:01.250+00:00,80,503,
+2026-11-30T09:00:03Z,120,200,a
+2026-11-30T09:01:03.5Z,90,200,c
+"""
+
+
+def _same_log(a: RequestLog, b: RequestLog) -> None:
+    assert a.source == b.source and a.start == b.start
+    assert a.observed_latency == b.observed_latency
+    for name in ("t_s", "duration_s", "status", "instance"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), name
+        if x is not None:
+            assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
+def _formats(tmp_path: Path) -> dict[str, Path]:
+    csv = tmp_path / "ai.csv"
+    csv.write_text(GOOD, encoding="utf-8")
+    frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    out = {"csv": csv}
+    jl = tmp_path / "ai.jsonl"
+    jl.write_text("\n".join(json.dumps(r) for r in frame.to_dict("records")) + "\n", "utf-8")
+    out["jsonl"] = jl
+    js = tmp_path / "ai.json"
+    js.write_text(json.dumps(frame.to_dict("records")), "utf-8")
+    out["json"] = js
+    pq = tmp_path / "ai.parquet"
+    typed = frame.assign(
+        timestamp=pd.to_datetime(frame["timestamp"], format="ISO8601", utc=True),
+        duration=frame["duration"].astype(float),
+        resultCode=frame["resultCode"].astype(int),
+    )
+    typed.to_parquet(pq)
+    out["parquet"] = pq
+    num = tmp_path / "num.csv"
+    num.write_text("t_s,response_time_s,status\n100.5,0.2,200\n101,0.3,503\n101,0.1,200\n"
+                   "250.25,1.5,200\n", "utf-8")  # fmt: skip
+    out["numeric"] = num
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json", "parquet", "numeric"])
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 1000])
+def test_chunked_reader_gives_read_logs_request_log(
+    tmp_path: Path, fmt: str, chunk_rows: int
+) -> None:
+    path = _formats(tmp_path)[fmt]
+    cols = PRESETS["locust"] if fmt == "numeric" else PRESETS["appinsights"]
+    _same_log(read_log_chunked(path, cols, chunk_rows=chunk_rows), read_log(path, cols))
+
+
+def test_chunked_reader_gives_the_azure_trace_log() -> None:
+    path = Path(__file__).resolve().parents[1] / "../shared/data/azure-llm-2023-code.csv"
+    if not path.is_file():
+        path = Path("/work/shared/data/azure-llm-2023-code.csv")
+    cols = PRESETS["azure-llm"]
+    _same_log(read_log_chunked(path, cols, chunk_rows=4096), read_log(path, cols))
+
+
+TS = "column 'timestamp'"
+BAD = [
+    ("unparseable_timestamp", ("2026-11-30T09:00:01.250+00:00", "yesterday"),
+     f"line 5: {TS}: not an ISO 8601 time"),
+    ("negative_duration", (",250.5,", ",-3,"), "line 3: column 'duration': duration must be >= 0"),
+    ("missing_duration", (",80,503,", ",,503,"), "line 5: column 'duration': duration is missing"),
+    ("text_duration", (",120,", ",slow,"), "line 6: column 'duration': duration is not a number"),
+    ("unsorted_across", ("2026-11-30T09:00:03Z", "2026-11-30T08:59:00Z"),
+     f"line 6: {TS}: time goes backwards"),
+    ("unsorted_last", ("2026-11-30T09:01:03.5Z", "2026-11-30T09:00:02Z"),
+     f"line 7: {TS}: time goes backwards"),
+    ("bad_status", (",200,b", ",OK,b"), "line 3: column 'resultCode': status is not a number"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "edit", "message"), BAD, ids=[b[0] for b in BAD])
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1000])
+def test_bad_rows_are_named_by_their_absolute_line_in_any_chunk(
+    tmp_path: Path, case: str, edit: tuple[str, str], message: str, chunk_rows: int
+) -> None:
+    path = tmp_path / f"{case}.csv"
+    path.write_text(GOOD.replace(*edit), encoding="utf-8")
+    with pytest.raises(ScenarioError) as whole:
+        read_log(path, PRESETS["appinsights"])
+    with pytest.raises(ScenarioError) as chunked:
+        read_log_chunked(path, PRESETS["appinsights"], chunk_rows=chunk_rows)
+    assert message in str(chunked.value)
+    assert str(chunked.value) == str(whole.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [("", "the log is empty"), ("timestamp,duration\n", "no requests")]
+)
+def test_empty_logs_are_refused_by_the_chunked_reader(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=message):
+        read_log_chunked(path, PRESETS["appinsights"], chunk_rows=2)
