@@ -15,9 +15,13 @@ import pytest
 
 from planner.errors import ScenarioError
 from planner.fit import PRESETS, RequestLog, read_log
+from planner.fit.build import LogFit, fit_log
+from planner.fit.reduce import summarise_log
 from planner.fit.stream import read_log_chunked
 from planner.scenario import scenario_from_dict
 from planner.traffic import Traffic
+
+AZURE = Path(__file__).resolve().parents[1] / "examples" / "logs" / "azure-llm-2023-code.csv"
 
 
 def _chunks(traffic: Traffic, duration_s: float, chunk: int) -> list[np.ndarray]:
@@ -138,11 +142,8 @@ def test_chunked_reader_gives_read_logs_request_log(
 
 
 def test_chunked_reader_gives_the_azure_trace_log() -> None:
-    path = Path(__file__).resolve().parents[1] / "../shared/data/azure-llm-2023-code.csv"
-    if not path.is_file():
-        path = Path("/work/shared/data/azure-llm-2023-code.csv")
     cols = PRESETS["azure-llm"]
-    _same_log(read_log_chunked(path, cols, chunk_rows=4096), read_log(path, cols))
+    _same_log(read_log_chunked(AZURE, cols, chunk_rows=4096), read_log(AZURE, cols))
 
 
 TS = "column 'timestamp'"
@@ -185,3 +186,147 @@ def test_empty_logs_are_refused_by_the_chunked_reader(
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ScenarioError, match=message):
         read_log_chunked(path, PRESETS["appinsights"], chunk_rows=2)
+
+
+# ------------------------------------------------------------ reductions while reading
+
+PRODUCTION = {
+    "name": "production", "duration_s": 420, "warmup_s": 30, "seeds": 1,
+    "traffic": {"pattern": [{"duration_s": 120, "rps": 8}, {"duration_s": 60, "rps": 24},
+                            {"duration_s": 240, "rps": 8}]},
+    "service": {"request_time_s": {"dist": "lognormal", "mean": 0.4, "sigma": 0.5},
+                "cold_start_s": 30},
+    "deployment": {"autoscaler": "azureml", "replicas": 5, "min_replicas": 2,
+                   "max_replicas": 20, "target_utilization": 0.7},
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def production_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An Application Insights export of one simulated run (503s, instances, scale-ups)."""
+    from planner.simulate import run
+
+    results = run(scenario_from_dict(PRODUCTION), [7], keep_requests=True)
+    assert results.requests is not None
+    req = results.requests.sort_values("t_arrival_s", kind="stable")
+    stamps = pd.Timestamp("2026-11-30T09:00:00Z") + pd.to_timedelta(req["t_arrival_s"], unit="s")
+    path = tmp_path_factory.mktemp("logs") / "requests.csv"
+    pd.DataFrame(
+        {
+            "timestamp": stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "duration": req["latency_s"] * 1000,
+            "resultCode": req["status"],
+            "cloud_RoleInstance": [f"pod-{r}" if r >= 0 else "" for r in req["replica"]],
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+def _same_fit(a: LogFit, b: LogFit) -> None:
+    assert np.array_equal(a.counts, b.counts) and a.duration_s == b.duration_s
+    assert a.request_time.spec == b.request_time.spec
+    assert a.request_time.mean_s == b.request_time.mean_s
+    assert a.request_time.candidates == b.request_time.candidates
+    assert np.array_equal(a.request_time.samples_s, b.request_time.samples_s)
+    assert a.statuses == b.statuses
+    pd.testing.assert_frame_equal(a.per_minute, b.per_minute)
+    assert a.cold_start.seconds == b.cold_start.seconds and a.cold_start.how == b.cold_start.how
+    assert sorted(a.cold_start.samples_s) == sorted(b.cold_start.samples_s)
+    assert a.spec(arrivals_file="x", samples_file="y") == b.spec(
+        arrivals_file="x", samples_file="y"
+    )
+
+
+@pytest.mark.parametrize("chunk_rows", [97, 1_000_000])
+def test_a_summary_fits_exactly_as_the_whole_log(
+    production_log: Path, tmp_path: Path, chunk_rows: int
+) -> None:
+    cols = PRESETS["appinsights"]
+    whole = read_log(production_log, cols)
+    summary, kept = summarise_log(
+        production_log, cols, trace_path=tmp_path / "a.npy", chunk_rows=chunk_rows
+    )
+    assert kept is not None
+    _same_log(kept, whole)
+    assert summary.requests == whole.requests and summary.start == whole.start
+    assert np.array_equal(np.load(tmp_path / "a.npy"), whole.t_s)
+    a, b = fit_log(summary, name="p"), fit_log(whole, name="p")
+    assert a.cold_start.seconds is not None  # the fixture shows scale-ups
+    _same_fit(a, b)
+    assert a.initial_replicas() == b.initial_replicas() > 0
+
+
+def test_a_summary_of_the_azure_trace_fits_as_the_whole_log(tmp_path: Path) -> None:
+    cols = PRESETS["azure-llm"]
+    summary, _ = summarise_log(AZURE, cols, trace_path=tmp_path / "a.npy", chunk_rows=5000)
+    _same_fit(
+        fit_log(summary, name="p", smooth=True),
+        fit_log(read_log(AZURE, cols), name="p", smooth=True),
+    )
+
+
+def test_a_long_log_is_fitted_from_its_sample_with_the_exact_mean(
+    production_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from planner.fit import reduce
+
+    monkeypatch.setattr(reduce, "SAMPLE_SIZE", 500)
+    cols = PRESETS["appinsights"]
+    whole = read_log(production_log, cols)
+    summary, kept = summarise_log(production_log, cols, chunk_rows=333, keep_rows=1000)
+    assert kept is None  # longer than keep_rows: the rows are not kept
+    ok = (whole.status >= 200) & (whole.status < 300)
+    served = whole.duration_s[ok]
+    assert summary.served_count == served.size > 500
+    assert summary.served_mean_s == pytest.approx(float(served.mean()), rel=1e-12)
+    sample = summary.served_sample_s
+    assert sample.size == 500 and np.isin(sample, served).all()
+    # In arrival order: the sample's positions among the served durations increase.
+    where = np.array([np.flatnonzero(served == v)[0] for v in sample])
+    assert np.all(np.diff(where) > 0)
+    rows = summary.rows_sample
+    assert len(rows) == min(reduce.ROW_SAMPLE_SIZE, whole.requests)
+    fit = fit_log(summary, name="p")
+    assert fit.request_time.mean_s == summary.served_mean_s
+    assert fit.request_time.fitted_mean_s == pytest.approx(summary.served_mean_s, rel=1e-9)
+    # The sampled fit's shape is the whole fit's to sampling error (500 of ~3,500).
+    full = fit_log(whole, name="p").request_time
+    # (Which family wins may differ: the whole log's best D sits near the 0.05 threshold.)
+    for a, b in zip(fit.request_time.candidates, full.candidates, strict=True):
+        assert a.family == b.family
+        assert a.spec["mean"] == summary.served_mean_s
+        assert a.ks_distance == pytest.approx(b.ks_distance, abs=0.06)  # ~1.36/sqrt(500)
+    sigma = [c.spec["sigma"] for c in (fit.request_time.candidates[0], full.candidates[0])]
+    assert sigma[0] == pytest.approx(sigma[1], rel=0.1)
+
+
+def test_minute_p95_from_the_histogram_is_the_p95_to_bin_resolution(production_log: Path) -> None:
+    from planner.fit.reduce import histogram_quantile
+
+    cols = PRESETS["appinsights"]
+    whole = read_log(production_log, cols)
+    summary, _ = summarise_log(production_log, cols, chunk_rows=250)
+    served = (whole.status != 503) & (whole.status != 0)
+    minute = np.floor(whole.t_s / 60.0).astype(np.int64)
+    exact = pd.Series(whole.duration_s[served]).groupby(minute[served]).quantile(0.95)
+    got = summary.minute_p95_s()
+    assert got.size == exact.size
+    np.testing.assert_allclose(got, exact.to_numpy(), rtol=0.03)
+    # A histogram of known values: 100 requests at 1 s and 5 at 10 s: p95 in the 1 s bin.
+    hist = np.zeros((1, reduce_bins()), dtype=np.int64)
+    hist[0, np.searchsorted(edges(), 1.0, "right") - 1] = 100
+    hist[0, np.searchsorted(edges(), 10.0, "right") - 1] = 5
+    assert histogram_quantile(hist, 0.95)[0] == pytest.approx(1.0, rel=0.024)
+    assert histogram_quantile(hist, 0.99)[0] == pytest.approx(10.0, rel=0.024)
+
+
+def reduce_bins() -> int:
+    from planner.fit.reduce import LATENCY_EDGES_S
+
+    return LATENCY_EDGES_S.size - 1
+
+
+def edges() -> np.ndarray:
+    from planner.fit.reduce import LATENCY_EDGES_S
+
+    return LATENCY_EDGES_S

@@ -30,9 +30,11 @@ from planner.fit.logs import RequestLog
 __all__ = [
     "ColdStart",
     "cold_start_estimate",
+    "cold_start_from",
     "initial_instances",
     "instances_per_minute",
     "status_mix",
+    "status_mix_of_counts",
 ]
 
 QUIET_S = 5.0
@@ -41,6 +43,11 @@ QUIET_S = 5.0
 def status_mix(status: np.ndarray) -> dict[int, float]:
     """Share of each status code, most frequent first."""
     codes, counts = np.unique(status, return_counts=True)
+    return status_mix_of_counts(codes, counts)
+
+
+def status_mix_of_counts(codes: np.ndarray, counts: np.ndarray) -> dict[int, float]:
+    """`status_mix` from each code (ascending) and its count."""
     order = np.argsort(-counts, kind="stable")
     total = float(counts.sum())
     return {int(codes[i]): float(counts[i] / total) for i in order}
@@ -114,6 +121,13 @@ def cold_start_estimate(
     # second or two in a noisy load does not end the episode).
     t_over = t[over]
     crossings = t_over[np.r_[True, np.diff(t_over) > QUIET_S]] if t_over.size else t_over
+    return cold_start_from(new, crossings, target_utilization, lookback_s)
+
+
+def cold_start_from(
+    new: pd.Series, crossings: np.ndarray, target_utilization: float, lookback_s: float
+) -> ColdStart:
+    """The estimate from new instances' first requests (`new`) and the overload crossings."""
     samples: list[float] = []
     for t_new in new.to_numpy(dtype=np.float64):
         before = crossings[(crossings < t_new) & (crossings >= t_new - lookback_s)]

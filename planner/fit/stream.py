@@ -32,7 +32,7 @@ from planner.fit import logs
 from planner.fit.logs import RequestLog, csv_rows, detect_format
 from planner.fit.presets import Columns
 
-__all__ = ["CHUNK_ROWS", "LogChunk", "LogChunks", "read_log_chunked"]
+__all__ = ["CHUNK_ROWS", "LogChunk", "LogChunks", "join_chunks", "read_log_chunked"]
 
 CHUNK_ROWS = 1_000_000  # rows parsed at a time: a few hundred MB of pandas strings at most
 
@@ -227,7 +227,11 @@ def read_log_chunked(
 ) -> RequestLog:
     """The `RequestLog` of `read_log(path, columns)`, read and checked a chunk at a time."""
     chunks = LogChunks(path, columns, chunk_rows=chunk_rows)
-    parts = list(chunks)
+    return join_chunks(list(chunks), chunks, columns)
+
+
+def join_chunks(parts: list[LogChunk], chunks: LogChunks, columns: Columns) -> RequestLog:
+    """One `RequestLog` of every chunk of a log, in order."""
 
     def joined(name: str) -> np.ndarray | None:
         arrays = [getattr(c, name) for c in parts]

@@ -1,0 +1,414 @@
+"""Reduce a log while it streams: what `fit_log` and the backtest need, bounded by a chunk.
+
+`summarise_log(path, columns, trace_path=...)` reads the log a chunk at a time
+(`planner.fit.stream.LogChunks`) and keeps, for the whole day, only:
+
+- the arrival times, appended to a float64 .npy file as they stream (`trace_path`), and the
+  per-second counts in memory (the trace's rates);
+- exact counts, sums and extremes of the request times (so the fit keeps the log's mean
+  exactly), and a uniform random sample of at most SAMPLE_SIZE of them for the shape of the
+  fit (a reservoir: each duration gets a random key from the seeded `rng`, the smallest keys
+  are kept; in arrival order). With at most SAMPLE_SIZE durations the sample is all of them,
+  so the fit is the whole-log fit. With more, the KS distance of the criterion is measured
+  on the sample: its error is about 1/√SAMPLE_SIZE ≈ 0.002, small beside the 0.05 threshold;
+- the status counts; per minute: requests, 503s, a latency histogram of the served requests
+  (LATENCY_BINS log-spaced bins, 2.3 % wide: the minute's p95 to that resolution) and the
+  distinct instances; the instances of the first 10 s and the state the cold-start estimate
+  needs (each instance's first request, the requests still in flight, the overload crossings);
+- a uniform random sample of ROW_SAMPLE_SIZE rows (arrival, status, duration) for the
+  observed-vs-simulated verdict of a long log (its intervals are as wide as that sample gives).
+
+While the log has at most `keep_rows` requests its rows are kept too and `summarise_log`
+returns the `RequestLog` beside the summary, so a short log gets exactly the whole-log results.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from planner.fit.logs import RequestLog
+from planner.fit.observed import (
+    INITIAL_WINDOW_S,
+    QUIET_S,
+    ColdStart,
+    cold_start_from,
+    status_mix_of_counts,
+)
+from planner.fit.presets import Columns
+from planner.fit.request_time import MAX_FIT_SAMPLES
+from planner.fit.stream import CHUNK_ROWS, LogChunk, LogChunks, join_chunks
+
+__all__ = [
+    "KEEP_ROWS",
+    "LATENCY_EDGES_S",
+    "ROW_SAMPLE_SIZE",
+    "SAMPLE_SIZE",
+    "LogSummary",
+    "histogram_quantile",
+    "summarise_log",
+]
+
+SAMPLE_SIZE = MAX_FIT_SAMPLES  # request times kept for the fit's shape
+ROW_SAMPLE_SIZE = 500_000  # rows kept for the observed-vs-simulated verdict of a long log
+KEEP_ROWS = 250_000  # a log up to this long is also returned whole (exact whole-log results)
+LATENCY_BINS = 800  # 100 per decade from 0.1 ms to 10^4 s
+LATENCY_EDGES_S = np.logspace(-4.0, 4.0, LATENCY_BINS + 1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, weakref_slot=True)
+class LogSummary:
+    """A log reduced while streaming (see the module docstring); no per-request objects."""
+
+    source: str
+    requests: int
+    start: pd.Timestamp | None
+    observed_latency: bool
+    span_s: float
+    trace_file: Path  # float64 .npy of the arrival times, seconds since the first
+    counts: np.ndarray  # per second
+    has_status: bool
+    has_instance: bool
+    served_count: int  # 2xx when the log has statuses and any is 2xx, else every request
+    served_mean_s: float
+    served_min_s: float
+    served_max_s: float
+    served_sample_s: np.ndarray  # uniform sample of the served durations, in arrival order
+    status_counts: dict[int, int] | None
+    per_minute: pd.DataFrame  # minute, t_s, requests[, instances]
+    minute_503: np.ndarray
+    minute_latency_hist: np.ndarray  # (minutes, LATENCY_BINS) served (not 503, not 0)
+    initial_instances: int
+    cold_start: ColdStart
+    rows_sample: pd.DataFrame  # t_s, status, response_time_s: uniform, in arrival order
+
+    @property
+    def statuses(self) -> dict[int, float] | None:
+        """Share of each status code, most frequent first (None: no status column)."""
+        if self.status_counts is None:
+            return None
+        codes = np.array(sorted(self.status_counts), dtype=np.int64)
+        counts = np.array([self.status_counts[int(c)] for c in codes], dtype=np.int64)
+        return status_mix_of_counts(codes, counts)
+
+    def minute_p95_s(self) -> np.ndarray:
+        """Each minute's p95 of served durations, from its histogram (NaN: none served)."""
+        return histogram_quantile(self.minute_latency_hist, 0.95)
+
+
+def histogram_quantile(hist: np.ndarray, q: float) -> np.ndarray:
+    """The q-quantile of each row of a LATENCY_EDGES_S histogram (geometric within a bin)."""
+    h = np.atleast_2d(hist).astype(np.float64)
+    n = h.sum(axis=1)
+    cum = np.cumsum(h, axis=1)
+    rank = q * n
+    b = np.minimum((cum < rank[:, None]).sum(axis=1), h.shape[1] - 1)
+    rows = np.arange(h.shape[0])
+    below = np.where(b > 0, cum[rows, np.maximum(b - 1, 0)], 0.0)
+    frac = np.clip((rank - below) / np.maximum(h[rows, b], 1.0), 0.0, 1.0)
+    lo, hi = LATENCY_EDGES_S[b], LATENCY_EDGES_S[b + 1]
+    out = lo * (hi / lo) ** frac
+    return np.where(n > 0, out, np.nan)
+
+
+# --------------------------------------------------------------------------- accumulators
+
+
+class _Reservoir:
+    """A uniform sample without replacement of at most `size` rows, by random keys."""
+
+    def __init__(self, size: int, rng: np.random.Generator) -> None:
+        self.size = size
+        self.rng = rng
+        self.keys = np.zeros(0)
+        self.pos = np.zeros(0, dtype=np.int64)
+        self.values: list[np.ndarray] = []
+
+    def add(self, pos: np.ndarray, *columns: np.ndarray) -> None:
+        keys = np.concatenate([self.keys, self.rng.random(pos.size)])
+        allpos = np.concatenate([self.pos, pos])
+        if self.values:
+            values = [np.concatenate([a, b]) for a, b in zip(self.values, columns, strict=True)]
+        else:
+            values = [np.asarray(c) for c in columns]
+        if keys.size > self.size:
+            keep = np.argpartition(keys, self.size)[: self.size]
+            keys, allpos = keys[keep], allpos[keep]
+            values = [v[keep] for v in values]
+        self.keys, self.pos, self.values = keys, allpos, values
+
+    def result(self) -> list[np.ndarray]:
+        order = np.argsort(self.pos, kind="stable")
+        return [v[order] for v in self.values]
+
+
+def _grow(arr: np.ndarray, n: int) -> np.ndarray:
+    if arr.shape[0] >= n:
+        return arr
+    pad = np.zeros((n - arr.shape[0], *arr.shape[1:]), dtype=arr.dtype)
+    return np.concatenate([arr, pad])
+
+
+class _NpyWriter:
+    """Appends float64 values to a .npy file whose fixed-size header is written at the end."""
+
+    HEADER = 128
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh: BinaryIO = path.open("wb")
+        self.fh.write(b"\0" * self.HEADER)
+        self.count = 0
+
+    def write(self, values: np.ndarray) -> None:
+        np.ascontiguousarray(values, dtype="<f8").tofile(self.fh)
+        self.count += int(values.size)
+
+    def close(self) -> None:
+        text = f"{{'descr': '<f8', 'fortran_order': False, 'shape': ({self.count},), }}"
+        room = self.HEADER - 10  # magic (6), version (2), header length (2)
+        header = b"\x93NUMPY\x01\x00" + struct.pack("<H", room) + text.ljust(room - 1).encode()
+        self.fh.seek(0)
+        self.fh.write(header + b"\n")
+        self.fh.close()
+
+
+@dataclass(slots=True)
+class _ColdState:
+    """What the cold-start estimate needs, carried from chunk to chunk."""
+
+    first_seen: dict[str, float] = field(default_factory=dict)
+    pending_ends: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    crossings: list[float] = field(default_factory=list)
+    last_over: float = -math.inf
+
+    def add(self, c: LogChunk, target: float) -> None:
+        assert c.instance is not None
+        t = c.t_s
+        named = c.instance != ""
+        if named.any():
+            firsts = pd.Series(t[named]).groupby(c.instance[named]).min()
+            for name, t0 in firsts.items():
+                self.first_seen.setdefault(str(name), float(t0))
+        # Requests in flight at each arrival: those arrived (carried + this chunk's so far)
+        # minus those ended by then, over the instances seen by then (at least 1).
+        ends = np.sort(np.concatenate([self.pending_ends, t + c.duration_s]))
+        in_flight = (
+            self.pending_ends.size + np.arange(1, t.size + 1) - np.searchsorted(ends, t, "right")
+        )
+        self.pending_ends = ends[ends > t[-1]]
+        seen = np.sort(np.fromiter(self.first_seen.values(), dtype=np.float64))
+        instances = np.maximum(np.searchsorted(seen, t, side="right"), 1)
+        t_over = t[in_flight > target * instances]
+        if t_over.size:
+            gaps = np.diff(np.concatenate(([self.last_over], t_over))) > QUIET_S
+            self.crossings.extend(t_over[gaps].tolist())
+            self.last_over = float(t_over[-1])
+
+    def estimate(self, target: float, lookback_s: float) -> ColdStart:
+        if not self.first_seen:
+            return ColdStart(seconds=None, samples_s=(), how="no instance names: cannot estimate")
+        first = pd.Series(self.first_seen).sort_values()
+        new = first[first >= 60.0]
+        if new.empty:
+            return ColdStart(
+                seconds=None,
+                samples_s=(),
+                how="every instance served in the first minute: no scale-up seen",
+            )
+        return cold_start_from(new, np.asarray(self.crossings), target, lookback_s)
+
+
+# ------------------------------------------------------------------------------- reduce
+
+
+def summarise_log(
+    path: str | Path,
+    columns: Columns,
+    *,
+    trace_path: Path | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    keep_rows: int = KEEP_ROWS,
+    rng: np.random.Generator | None = None,
+) -> tuple[LogSummary, RequestLog | None]:
+    """Stream the log once; return its summary, and the whole log when it is short.
+
+    Args:
+        path: the log (CSV, JSON Lines, JSON or Parquet).
+        columns: which columns hold what.
+        trace_path: where the arrivals .npy goes; default a temporary folder removed when
+            the summary is garbage-collected.
+        chunk_rows: rows parsed at a time.
+        keep_rows: return the `RequestLog` too when the log has at most this many requests.
+        rng: the samples' random stream (default `np.random.default_rng(0)`).
+
+    Raises:
+        ScenarioError: as `read_log`, naming the row and the column.
+    """
+    import shutil
+    import tempfile
+
+    rng = np.random.default_rng(0) if rng is None else rng
+    temporary = trace_path is None
+    if trace_path is None:
+        trace_path = Path(tempfile.mkdtemp(prefix="planner-log-")) / "arrivals.npy"
+    chunks = LogChunks(path, columns, chunk_rows=chunk_rows)
+    writer = _NpyWriter(trace_path)
+    try:
+        acc = _Accumulator(rng, keep_rows)
+        for chunk in chunks:
+            writer.write(chunk.t_s)
+            acc.add(chunk, chunks)
+    except BaseException:
+        writer.fh.close()
+        if temporary:
+            shutil.rmtree(trace_path.parent, ignore_errors=True)
+        raise
+    writer.close()
+    summary, log = acc.finish(chunks, columns, trace_path)
+    if temporary:
+        weakref.finalize(summary, shutil.rmtree, trace_path.parent, ignore_errors=True)
+    return summary, log
+
+
+class _Accumulator:
+    """The running reductions of `summarise_log` (one `add` per chunk)."""
+
+    def __init__(self, rng: np.random.Generator, keep_rows: int) -> None:
+        self.keep_rows = keep_rows
+        self.kept: list[LogChunk] | None = []
+        self.n = 0
+        self.last_t = 0.0
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.minute_n = np.zeros(0, dtype=np.int64)
+        self.minute_503 = np.zeros(0, dtype=np.int64)
+        self.hist = np.zeros((0, LATENCY_BINS), dtype=np.int32)
+        # Served request times: 2xx (when there are statuses) and, in case none is, all.
+        self.ok = _Moments(_Reservoir(SAMPLE_SIZE, rng))
+        self.every = _Moments(_Reservoir(SAMPLE_SIZE, rng))
+        self.rows = _Reservoir(ROW_SAMPLE_SIZE, rng)
+        self.status: dict[int, int] = {}
+        self.minute_instances: dict[int, set[str]] = {}
+        self.initial: set[str] = set()
+        self.cold = _ColdState()
+
+    def add(self, c: LogChunk, chunks: LogChunks) -> None:
+        t, d = c.t_s, c.duration_s
+        if self.kept is not None:
+            self.kept.append(c)
+            if self.n + c.size > self.keep_rows:
+                self.kept = None
+        pos = np.arange(self.n, self.n + c.size)
+        self.n += c.size
+        self.last_t = float(t[-1])
+        sec = np.bincount(np.floor(t).astype(np.int64))
+        self.counts = _grow(self.counts, sec.size)
+        self.counts[: sec.size] += sec
+        minute = np.floor(t / 60.0).astype(np.int64)
+        m_n = int(minute[-1]) + 1
+        self.minute_n = _grow(self.minute_n, m_n)
+        self.minute_n[:m_n] += np.bincount(minute, minlength=m_n)
+        status = c.status if c.status is not None else np.full(c.size, 200, dtype=np.int64)
+        self.minute_503 = _grow(self.minute_503, m_n)
+        self.minute_503[:m_n] += np.bincount(minute[status == 503], minlength=m_n)
+        served = (status != 503) & (status != 0)
+        b = np.clip(np.searchsorted(LATENCY_EDGES_S, d[served], "right") - 1, 0, LATENCY_BINS - 1)
+        self.hist = _grow(self.hist, m_n)
+        m0 = int(minute[0])
+        cells = np.bincount(
+            (minute[served] - m0) * LATENCY_BINS + b, minlength=(m_n - m0) * LATENCY_BINS
+        )
+        self.hist[m0:m_n] += cells.reshape(m_n - m0, LATENCY_BINS).astype(np.int32)
+        self.every.add(pos, d)
+        if c.status is not None:
+            ok = (c.status >= 200) & (c.status < 300)
+            self.ok.add(pos[ok], d[ok])
+            codes, n = np.unique(c.status, return_counts=True)
+            for code, k in zip(codes.tolist(), n.tolist(), strict=True):
+                self.status[code] = self.status.get(code, 0) + k
+        self.rows.add(pos, t, status.astype(np.float64), d)
+        if c.instance is not None:
+            named = c.instance != ""
+            pairs = pd.DataFrame({"m": minute[named], "i": c.instance[named]}).drop_duplicates()
+            for m, name in zip(pairs["m"].tolist(), pairs["i"].tolist(), strict=True):
+                self.minute_instances.setdefault(m, set()).add(name)
+            self.initial.update(c.instance[(t < INITIAL_WINDOW_S) & named].tolist())
+            self.cold.add(c, 0.7)
+
+    def finish(
+        self, chunks: LogChunks, columns: Columns, trace: Path
+    ) -> tuple[LogSummary, RequestLog | None]:
+        served = self.ok if self.ok.count else self.every
+        per_minute = pd.DataFrame({"minute": np.arange(self.minute_n.size, dtype=np.int64)})
+        per_minute["t_s"] = per_minute["minute"] * 60.0
+        per_minute["requests"] = self.minute_n
+        if chunks.has_instance:
+            per_minute["instances"] = np.array(
+                [len(self.minute_instances.get(m, ())) for m in range(self.minute_n.size)],
+                dtype=np.int64,
+            )
+        t, status, rt = self.rows.result()
+        rows = pd.DataFrame({"t_s": t, "status": status.astype(np.int64), "response_time_s": rt})
+        if chunks.has_instance:
+            cold = self.cold.estimate(0.7, 600.0)
+        else:
+            cold = ColdStart(seconds=None, samples_s=(), how="no instance column: cannot estimate")
+        summary = LogSummary(
+            source=chunks.source,
+            requests=self.n,
+            start=chunks.start,
+            observed_latency=columns.observed_latency,
+            span_s=self.last_t,
+            trace_file=trace,
+            counts=self.counts,
+            has_status=chunks.has_status,
+            has_instance=chunks.has_instance,
+            served_count=served.count,
+            served_mean_s=served.mean,
+            served_min_s=served.low,
+            served_max_s=served.high,
+            served_sample_s=served.sample.result()[0],
+            status_counts=dict(self.status) if chunks.has_status else None,
+            per_minute=per_minute,
+            minute_503=self.minute_503,
+            minute_latency_hist=self.hist,
+            initial_instances=len(self.initial - {""}),
+            cold_start=cold,
+            rows_sample=rows,
+        )
+        log = None
+        if self.kept is not None:
+            log = join_chunks(self.kept, chunks, columns)
+        return summary, log
+
+
+class _Moments:
+    """Count, exact mean, extremes and a reservoir sample of a stream of durations."""
+
+    def __init__(self, sample: _Reservoir) -> None:
+        self.sample = sample
+        self.count = 0
+        self.sums: list[float] = []
+        self.low = math.inf
+        self.high = -math.inf
+
+    def add(self, pos: np.ndarray, d: np.ndarray) -> None:
+        if not d.size:
+            return
+        self.count += int(d.size)
+        self.sums.append(float(np.sum(d)))
+        self.low = min(self.low, float(d.min()))
+        self.high = max(self.high, float(d.max()))
+        self.sample.add(pos, d)
+
+    @property
+    def mean(self) -> float:
+        return math.fsum(self.sums) / self.count if self.count else math.nan
