@@ -34,7 +34,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from planner.fit.logs import RequestLog
+from planner.fit.logs import RequestLog, read_log
 from planner.fit.observed import (
     INITIAL_WINDOW_S,
     QUIET_S,
@@ -53,6 +53,7 @@ __all__ = [
     "SAMPLE_SIZE",
     "LogSummary",
     "histogram_quantile",
+    "open_log",
     "summarise_log",
 ]
 
@@ -228,6 +229,21 @@ class _ColdState:
 
 
 # ------------------------------------------------------------------------------- reduce
+
+
+def open_log(
+    path: str | Path, columns: Columns, *, sort: bool = False, keep_rows: int = KEEP_ROWS
+) -> RequestLog | LogSummary:
+    """The log whole when it has at most `keep_rows` requests, else its streamed summary.
+
+    A short log gets exactly `read_log`'s `RequestLog` (and so the whole-log fit and
+    backtest); a long one never has its rows in memory. `sort` needs every row at once:
+    the log is then read whole by `read_log`.
+    """
+    if sort:
+        return read_log(path, columns, sort=True)
+    summary, log = summarise_log(path, columns, keep_rows=keep_rows)
+    return summary if log is None else log
 
 
 def summarise_log(
