@@ -2,7 +2,8 @@
 
 `fit_log(log)` gathers everything `planner fit` reports; `write_scenario(fit, out)` writes
 the scenario YAML and, beside it, the files it points to: `<stem>.arrivals.csv` (one `t_s`
-per request, seconds since the first one: replayed exactly) unless the traffic was smoothed
+per request, seconds since the first one: replayed exactly; `<stem>.arrivals.npy`, float64,
+for a log streamed into a `LogSummary`) unless the traffic was smoothed
 into phases, and `<stem>.request_times.csv` when the request time is empirical.
 
 The deployment block is a starting point for what-ifs, not an observation: Azure ML's
