@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -105,8 +106,10 @@ def child(log: str, deployment: str) -> None:
     from planner.fit import PRESETS, open_log
 
     t1 = time.perf_counter()
+    peak_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     opened = open_log(log, PRESETS["locust"])
     t2 = time.perf_counter()
+    peak_read = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     bt = run_backtest(opened, Path(deployment), seeds=[0], search=False, processes=1)
     t3 = time.perf_counter()
     out = {
@@ -117,6 +120,8 @@ def child(log: str, deployment: str) -> None:
         "read_s": t2 - t1,
         "fit_and_replay_s": t3 - t2,
         "total_s": t3 - t0,
+        "peak_after_imports_mib": peak_imports,
+        "peak_after_read_mib": peak_read,
         "meets_slo": bt.had.meets_slo,
         "peak_replicas": float(bt.had.values["peak_replicas"]),
     }
@@ -171,7 +176,9 @@ def main() -> None:
             print(
                 f"{label}: {result['requests']:,} requests, streamed={result['streamed']}: "
                 f"wall {result['wall_s']:.1f} s (read {result['read_s']:.1f} s, fit + replay "
-                f"{result['fit_and_replay_s']:.1f} s), peak RSS {result['peak_rss_mib']:,.0f} MiB"
+                f"{result['fit_and_replay_s']:.1f} s), peak RSS {result['peak_rss_mib']:,.0f} MiB "
+                f"(after imports {result['peak_after_imports_mib']:,.0f}, after reading "
+                f"{result['peak_after_read_mib']:,.0f})"
             )
             log.unlink()
         (_, ref), (_, day) = rows

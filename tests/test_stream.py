@@ -371,3 +371,47 @@ def test_a_streamed_backtest_gives_the_whole_log_backtest(
     assert a.validation.agrees_with_prediction == b.validation.agrees_with_prediction
     for name, check in a.validation.checks.items():
         assert b.validation.checks[name].measured == check.measured, name
+
+
+def test_fit_and_backtest_commands_stream_a_long_log(
+    production_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+    from planner.fit import reduce
+    from planner.scenario import load_scenario
+
+    runner = CliRunner()
+    args = [str(production_log), "--preset", "appinsights"]
+    whole = runner.invoke(app, ["fit", *args, "--out", str(tmp_path / "w" / "f.yaml")])
+    monkeypatch.setattr(reduce, "KEEP_ROWS", 1000)  # this log is "long" now
+    streamed = runner.invoke(app, ["fit", *args, "--out", str(tmp_path / "s" / "f.yaml")])
+    assert whole.exit_code == streamed.exit_code == 0, streamed.stderr
+    a = yaml.safe_load((tmp_path / "w" / "f.yaml").read_text())
+    b = yaml.safe_load((tmp_path / "s" / "f.yaml").read_text())
+    assert b["traffic"]["trace"] == "f.arrivals.npy" and a["traffic"]["trace"] == "f.arrivals.csv"
+    a["traffic"].pop("trace"), b["traffic"].pop("trace")
+    assert a == b  # the same scenario but for the trace file's format
+    sa, sb = load_scenario(tmp_path / "w" / "f.yaml"), load_scenario(tmp_path / "s" / "f.yaml")
+    rng = np.random.default_rng(0)  # not drawn from: timestamps are replayed
+    times = [np.concatenate(list(s.traffic.arrival_times(s.duration_s, rng))) for s in (sa, sb)]
+    # The CSV trace keeps 6 decimals, the .npy every bit: the same arrivals to 0.5 µs.
+    assert (
+        times[0].size == times[1].size == read_log(production_log, PRESETS["appinsights"]).requests
+    )
+    np.testing.assert_allclose(times[1], times[0], rtol=0, atol=5e-7)
+    dep = tmp_path / "dep.yaml"
+    spec = {"name": "mine", "warmup_s": 30, "seeds": 2, "service": PRODUCTION["service"],
+            "deployment": PRODUCTION["deployment"],
+            "slo": {"max_rate_503": 0.001, "latency_p99_s": 2.0}}  # fmt: skip
+    dep.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    result = runner.invoke(
+        app, ["backtest", *args, "--scenario", str(dep), "--no-search", "--format", "json"]
+    )
+    assert result.exit_code == 1, result.stderr  # these settings miss the SLO on this log
+    out = json.loads(result.stdout)
+    assert out["requests"] == read_log(production_log, PRESETS["appinsights"]).requests
+    notes = " ".join(out["observed_vs_simulated"]["notes"])
+    assert "uniform random sample of 500,000" not in notes  # every row is in the sample

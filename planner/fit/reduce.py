@@ -232,9 +232,9 @@ class _ColdState:
 
 
 def open_log(
-    path: str | Path, columns: Columns, *, sort: bool = False, keep_rows: int = KEEP_ROWS
+    path: str | Path, columns: Columns, *, sort: bool = False, keep_rows: int | None = None
 ) -> RequestLog | LogSummary:
-    """The log whole when it has at most `keep_rows` requests, else its streamed summary.
+    """The log whole when it has at most `keep_rows` (KEEP_ROWS) requests, else its summary.
 
     A short log gets exactly `read_log`'s `RequestLog` (and so the whole-log fit and
     backtest); a long one never has its rows in memory. `sort` needs every row at once:
@@ -242,7 +242,8 @@ def open_log(
     """
     if sort:
         return read_log(path, columns, sort=True)
-    summary, log = summarise_log(path, columns, keep_rows=keep_rows)
+    limit = KEEP_ROWS if keep_rows is None else keep_rows
+    summary, log = summarise_log(path, columns, keep_rows=limit)
     return summary if log is None else log
 
 
