@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 QUIET_S = 5.0
+TARGET_UTILIZATION = 0.7  # Azure ML's default target: the overload the scale-up answers
+LOOKBACK_S = 600.0  # how far before a new instance its overload episode may start
 
 
 def status_mix(status: np.ndarray) -> dict[int, float]:
@@ -93,7 +95,10 @@ class ColdStart:
 
 
 def cold_start_estimate(
-    log: RequestLog, *, target_utilization: float = 0.7, lookback_s: float = 600.0
+    log: RequestLog,
+    *,
+    target_utilization: float = TARGET_UTILIZATION,
+    lookback_s: float = LOOKBACK_S,
 ) -> ColdStart:
     """Estimate the time to add a replica from new instances and the load before them."""
     if log.instance is None:

@@ -24,22 +24,20 @@ returns the `RequestLog` beside the summary, so a short log gets exactly the who
 
 from __future__ import annotations
 
-import math
-import struct
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 
+from planner.fit.accumulate import ColdState, Moments, NpyWriter, Reservoir, grow
 from planner.fit.logs import RequestLog, read_log
 from planner.fit.observed import (
     INITIAL_WINDOW_S,
-    QUIET_S,
+    LOOKBACK_S,
+    TARGET_UTILIZATION,
     ColdStart,
-    cold_start_from,
     status_mix_of_counts,
 )
 from planner.fit.presets import Columns
@@ -119,115 +117,6 @@ def histogram_quantile(hist: np.ndarray, q: float) -> np.ndarray:
     return np.where(n > 0, out, np.nan)
 
 
-# --------------------------------------------------------------------------- accumulators
-
-
-class _Reservoir:
-    """A uniform sample without replacement of at most `size` rows, by random keys."""
-
-    def __init__(self, size: int, rng: np.random.Generator) -> None:
-        self.size = size
-        self.rng = rng
-        self.keys = np.zeros(0)
-        self.pos = np.zeros(0, dtype=np.int64)
-        self.values: list[np.ndarray] = []
-
-    def add(self, pos: np.ndarray, *columns: np.ndarray) -> None:
-        keys = np.concatenate([self.keys, self.rng.random(pos.size)])
-        allpos = np.concatenate([self.pos, pos])
-        if self.values:
-            values = [np.concatenate([a, b]) for a, b in zip(self.values, columns, strict=True)]
-        else:
-            values = [np.asarray(c) for c in columns]
-        if keys.size > self.size:
-            keep = np.argpartition(keys, self.size)[: self.size]
-            keys, allpos = keys[keep], allpos[keep]
-            values = [v[keep] for v in values]
-        self.keys, self.pos, self.values = keys, allpos, values
-
-    def result(self) -> list[np.ndarray]:
-        order = np.argsort(self.pos, kind="stable")
-        return [v[order] for v in self.values]
-
-
-def _grow(arr: np.ndarray, n: int) -> np.ndarray:
-    if arr.shape[0] >= n:
-        return arr
-    pad = np.zeros((n - arr.shape[0], *arr.shape[1:]), dtype=arr.dtype)
-    return np.concatenate([arr, pad])
-
-
-class _NpyWriter:
-    """Appends float64 values to a .npy file whose fixed-size header is written at the end."""
-
-    HEADER = 128
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.fh: BinaryIO = path.open("wb")
-        self.fh.write(b"\0" * self.HEADER)
-        self.count = 0
-
-    def write(self, values: np.ndarray) -> None:
-        np.ascontiguousarray(values, dtype="<f8").tofile(self.fh)
-        self.count += int(values.size)
-
-    def close(self) -> None:
-        text = f"{{'descr': '<f8', 'fortran_order': False, 'shape': ({self.count},), }}"
-        room = self.HEADER - 10  # magic (6), version (2), header length (2)
-        header = b"\x93NUMPY\x01\x00" + struct.pack("<H", room) + text.ljust(room - 1).encode()
-        self.fh.seek(0)
-        self.fh.write(header + b"\n")
-        self.fh.close()
-
-
-@dataclass(slots=True)
-class _ColdState:
-    """What the cold-start estimate needs, carried from chunk to chunk."""
-
-    first_seen: dict[str, float] = field(default_factory=dict)
-    pending_ends: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    crossings: list[float] = field(default_factory=list)
-    last_over: float = -math.inf
-
-    def add(self, c: LogChunk, target: float) -> None:
-        assert c.instance is not None
-        t = c.t_s
-        named = c.instance != ""
-        if named.any():
-            firsts = pd.Series(t[named]).groupby(c.instance[named]).min()
-            for name, t0 in firsts.items():
-                self.first_seen.setdefault(str(name), float(t0))
-        # Requests in flight at each arrival: those arrived (carried + this chunk's so far)
-        # minus those ended by then, over the instances seen by then (at least 1).
-        ends = np.sort(np.concatenate([self.pending_ends, t + c.duration_s]))
-        in_flight = (
-            self.pending_ends.size + np.arange(1, t.size + 1) - np.searchsorted(ends, t, "right")
-        )
-        self.pending_ends = ends[ends > t[-1]]
-        seen = np.sort(np.fromiter(self.first_seen.values(), dtype=np.float64))
-        instances = np.maximum(np.searchsorted(seen, t, side="right"), 1)
-        t_over = t[in_flight > target * instances]
-        if t_over.size:
-            gaps = np.diff(np.concatenate(([self.last_over], t_over))) > QUIET_S
-            self.crossings.extend(t_over[gaps].tolist())
-            self.last_over = float(t_over[-1])
-
-    def estimate(self, target: float, lookback_s: float) -> ColdStart:
-        if not self.first_seen:
-            return ColdStart(seconds=None, samples_s=(), how="no instance names: cannot estimate")
-        first = pd.Series(self.first_seen).sort_values()
-        new = first[first >= 60.0]
-        if new.empty:
-            return ColdStart(
-                seconds=None,
-                samples_s=(),
-                how="every instance served in the first minute: no scale-up seen",
-            )
-        return cold_start_from(new, np.asarray(self.crossings), target, lookback_s)
-
-
 # ------------------------------------------------------------------------------- reduce
 
 
@@ -278,7 +167,7 @@ def summarise_log(
     if trace_path is None:
         trace_path = Path(tempfile.mkdtemp(prefix="planner-log-")) / "arrivals.npy"
     chunks = LogChunks(path, columns, chunk_rows=chunk_rows)
-    writer = _NpyWriter(trace_path)
+    writer = NpyWriter(trace_path)
     try:
         acc = _Accumulator(rng, keep_rows)
         for chunk in chunks:
@@ -309,13 +198,13 @@ class _Accumulator:
         self.minute_503 = np.zeros(0, dtype=np.int64)
         self.hist = np.zeros((0, LATENCY_BINS), dtype=np.int32)
         # Served request times: 2xx (when there are statuses) and, in case none is, all.
-        self.ok = _Moments(_Reservoir(SAMPLE_SIZE, rng))
-        self.every = _Moments(_Reservoir(SAMPLE_SIZE, rng))
-        self.rows = _Reservoir(ROW_SAMPLE_SIZE, rng)
+        self.ok = Moments(Reservoir(SAMPLE_SIZE, rng))
+        self.every = Moments(Reservoir(SAMPLE_SIZE, rng))
+        self.rows = Reservoir(ROW_SAMPLE_SIZE, rng)
         self.status: dict[int, int] = {}
         self.minute_instances: dict[int, set[str]] = {}
         self.initial: set[str] = set()
-        self.cold = _ColdState()
+        self.cold = ColdState()
 
     def add(self, c: LogChunk, chunks: LogChunks) -> None:
         t, d = c.t_s, c.duration_s
@@ -327,18 +216,18 @@ class _Accumulator:
         self.n += c.size
         self.last_t = float(t[-1])
         sec = np.bincount(np.floor(t).astype(np.int64))
-        self.counts = _grow(self.counts, sec.size)
+        self.counts = grow(self.counts, sec.size)
         self.counts[: sec.size] += sec
         minute = np.floor(t / 60.0).astype(np.int64)
         m_n = int(minute[-1]) + 1
-        self.minute_n = _grow(self.minute_n, m_n)
+        self.minute_n = grow(self.minute_n, m_n)
         self.minute_n[:m_n] += np.bincount(minute, minlength=m_n)
         status = c.status if c.status is not None else np.full(c.size, 200, dtype=np.int64)
-        self.minute_503 = _grow(self.minute_503, m_n)
+        self.minute_503 = grow(self.minute_503, m_n)
         self.minute_503[:m_n] += np.bincount(minute[status == 503], minlength=m_n)
         served = (status != 503) & (status != 0)
         b = np.clip(np.searchsorted(LATENCY_EDGES_S, d[served], "right") - 1, 0, LATENCY_BINS - 1)
-        self.hist = _grow(self.hist, m_n)
+        self.hist = grow(self.hist, m_n)
         m0 = int(minute[0])
         cells = np.bincount(
             (minute[served] - m0) * LATENCY_BINS + b, minlength=(m_n - m0) * LATENCY_BINS
@@ -358,7 +247,7 @@ class _Accumulator:
             for m, name in zip(pairs["m"].tolist(), pairs["i"].tolist(), strict=True):
                 self.minute_instances.setdefault(m, set()).add(name)
             self.initial.update(c.instance[(t < INITIAL_WINDOW_S) & named].tolist())
-            self.cold.add(c, 0.7)
+            self.cold.add(c, TARGET_UTILIZATION)
 
     def finish(
         self, chunks: LogChunks, columns: Columns, trace: Path
@@ -375,7 +264,7 @@ class _Accumulator:
         t, status, rt = self.rows.result()
         rows = pd.DataFrame({"t_s": t, "status": status.astype(np.int64), "response_time_s": rt})
         if chunks.has_instance:
-            cold = self.cold.estimate(0.7, 600.0)
+            cold = self.cold.estimate(TARGET_UTILIZATION, LOOKBACK_S)
         else:
             cold = ColdStart(seconds=None, samples_s=(), how="no instance column: cannot estimate")
         summary = LogSummary(
@@ -405,27 +294,3 @@ class _Accumulator:
         if self.kept is not None:
             log = join_chunks(self.kept, chunks, columns)
         return summary, log
-
-
-class _Moments:
-    """Count, exact mean, extremes and a reservoir sample of a stream of durations."""
-
-    def __init__(self, sample: _Reservoir) -> None:
-        self.sample = sample
-        self.count = 0
-        self.sums: list[float] = []
-        self.low = math.inf
-        self.high = -math.inf
-
-    def add(self, pos: np.ndarray, d: np.ndarray) -> None:
-        if not d.size:
-            return
-        self.count += int(d.size)
-        self.sums.append(float(np.sum(d)))
-        self.low = min(self.low, float(d.min()))
-        self.high = max(self.high, float(d.max()))
-        self.sample.add(pos, d)
-
-    @property
-    def mean(self) -> float:
-        return math.fsum(self.sums) / self.count if self.count else math.nan
