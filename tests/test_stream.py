@@ -415,3 +415,27 @@ def test_fit_and_backtest_commands_stream_a_long_log(
     assert out["requests"] == read_log(production_log, PRESETS["appinsights"]).requests
     notes = " ".join(out["observed_vs_simulated"]["notes"])
     assert "uniform random sample of 500,000" not in notes  # every row is in the sample
+
+
+def test_the_samples_are_uniform_and_the_same_however_the_log_is_chunked(
+    production_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scipy import stats
+
+    from planner.fit import reduce
+
+    monkeypatch.setattr(reduce, "SAMPLE_SIZE", 1000)
+    monkeypatch.setattr(reduce, "ROW_SAMPLE_SIZE", 1000)
+    cols = PRESETS["appinsights"]
+    runs = [summarise_log(production_log, cols, chunk_rows=n, keep_rows=0)[0] for n in (97, 4000)]
+    assert np.array_equal(runs[0].served_sample_s, runs[1].served_sample_s)
+    pd.testing.assert_frame_equal(runs[0].rows_sample, runs[1].rows_sample)
+    # Uniform over the log: the sampled rows' arrival ranks fall evenly in its ten deciles.
+    whole = read_log(production_log, cols)
+    rank = np.searchsorted(whole.t_s, runs[0].rows_sample["t_s"].to_numpy(), side="left")
+    per_decile = np.bincount(rank * 10 // whole.requests, minlength=10)
+    assert per_decile.sum() == 1000
+    assert stats.chisquare(per_decile).pvalue > 0.001
+    # A different seed draws a different sample.
+    other, _ = summarise_log(production_log, cols, keep_rows=0, rng=np.random.default_rng(1))
+    assert not np.array_equal(other.served_sample_s, runs[0].served_sample_s)

@@ -7,8 +7,9 @@
   per-second counts in memory (the trace's rates);
 - exact counts, sums and extremes of the request times (so the fit keeps the log's mean
   exactly), and a uniform random sample of at most SAMPLE_SIZE of them for the shape of the
-  fit (a reservoir: each duration gets a random key from the seeded `rng`, the smallest keys
-  are kept; in arrival order). With at most SAMPLE_SIZE durations the sample is all of them,
+  fit (a reservoir: each duration gets a random key from a stream spawned from the seeded
+  `rng`, the smallest keys are kept, in arrival order: the same sample however the log is
+  chunked). With at most SAMPLE_SIZE durations the sample is all of them,
   so the fit is the whole-log fit. With more, the KS distance of the criterion is measured
   on the sample: its error is about 1/√SAMPLE_SIZE ≈ 0.002, small beside the 0.05 threshold;
 - the status counts; per minute: requests, 503s, a latency histogram of the served requests
@@ -198,9 +199,12 @@ class _Accumulator:
         self.minute_503 = np.zeros(0, dtype=np.int64)
         self.hist = np.zeros((0, LATENCY_BINS), dtype=np.int32)
         # Served request times: 2xx (when there are statuses) and, in case none is, all.
-        self.ok = Moments(Reservoir(SAMPLE_SIZE, rng))
-        self.every = Moments(Reservoir(SAMPLE_SIZE, rng))
-        self.rows = Reservoir(ROW_SAMPLE_SIZE, rng)
+        # One stream of keys per sample, so that each sample is the same however the log
+        # is cut into chunks (their draws would interleave differently otherwise).
+        ok, every, rows = rng.spawn(3)
+        self.ok = Moments(Reservoir(SAMPLE_SIZE, ok))
+        self.every = Moments(Reservoir(SAMPLE_SIZE, every))
+        self.rows = Reservoir(ROW_SAMPLE_SIZE, rows)
         self.status: dict[int, int] = {}
         self.minute_instances: dict[int, set[str]] = {}
         self.initial: set[str] = set()
