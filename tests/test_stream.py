@@ -439,3 +439,19 @@ def test_the_samples_are_uniform_and_the_same_however_the_log_is_chunked(
     # A different seed draws a different sample.
     other, _ = summarise_log(production_log, cols, keep_rows=0, rng=np.random.default_rng(1))
     assert not np.array_equal(other.served_sample_s, runs[0].served_sample_s)
+
+
+def test_a_later_chunk_without_a_column_is_refused_by_row_as_read_log_does(tmp_path: Path) -> None:
+    rows = [
+        {"timestamp": "2026-11-30T09:00:00Z", "duration": 100, "resultCode": 200},
+        {"timestamp": "2026-11-30T09:00:01Z", "duration": 100, "resultCode": 200},
+        {"timestamp": "2026-11-30T09:00:02Z", "duration": 100},
+    ]
+    path = tmp_path / "x.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as whole:
+        read_log(path, PRESETS["appinsights"])
+    with pytest.raises(ScenarioError) as chunked:
+        read_log_chunked(path, PRESETS["appinsights"], chunk_rows=2)
+    assert "line 3: column 'resultCode': status is missing" in str(chunked.value)
+    assert str(chunked.value) == str(whole.value)
