@@ -455,3 +455,17 @@ def test_a_later_chunk_without_a_column_is_refused_by_row_as_read_log_does(tmp_p
         read_log_chunked(path, PRESETS["appinsights"], chunk_rows=2)
     assert "line 3: column 'resultCode': status is missing" in str(chunked.value)
     assert str(chunked.value) == str(whole.value)
+
+
+def test_an_npy_trace_is_read_once_per_version_of_the_file(tmp_path: Path) -> None:
+    base = {"duration_s": 100, "warmup_s": 0, "traffic": {"trace": "t.npy"},
+            "service": {"request_time_s": 0.1},
+            "deployment": {"autoscaler": "none", "replicas": 2}}  # fmt: skip
+    np.save(tmp_path / "t.npy", np.arange(0.0, 50.0, 0.5))
+    a = scenario_from_dict(base, source="x", base_dir=tmp_path)
+    b = scenario_from_dict(base, source="x", base_dir=tmp_path)
+    assert a.traffic is b.traffic  # the same file: checked and counted once
+    np.save(tmp_path / "t.npy", np.arange(0.0, 80.0, 0.25))  # rewritten: another size
+    c = scenario_from_dict(base, source="x", base_dir=tmp_path)
+    assert a.traffic.total_duration_s == 50.0 and c.traffic.total_duration_s == 80.0
+    assert c.traffic.peak_rps(100.0) == 4.0
