@@ -7,6 +7,8 @@
         - {duration_s: 300, rps: 20}
         - {duration_s: 60, rps: 60, to_rps: 20}   # a linear ramp within the phase
       trace: traffic.csv               # ... or a replay (t_s timestamps, or second,count)
+      trace: day.arrivals.npy          # ... or sorted timestamps as a float64 .npy file,
+                                       #     streamed from disk (a day of requests)
 
 `TrafficSpec` is the schema; a validated spec builds the `planner.traffic.Traffic` the
 simulation and the load test share.
@@ -14,6 +16,7 @@ simulation and the load test share.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -67,7 +70,8 @@ class TrafficSpec:
     trace: Text | None = spec_field(
         default=None,
         doc="CSV file (relative to the scenario file) with a t_s column of request "
-        "timestamps, or second,count columns of per-second counts",
+        "timestamps, or second,count columns of per-second counts; or a .npy file of sorted "
+        "float64 timestamps, read a chunk at a time",
     )
 
     @model_validator(mode="before")
@@ -100,12 +104,31 @@ class TrafficSpec:
             )
             return Traffic(arrivals=self.arrivals, pattern=phases)
         file = resolve_file(self.trace, "trace", context.get("base_dir"))
+        if file.suffix.lower() == ".npy":
+            stat = file.stat()
+            try:
+                traffic = _npy_traffic(str(file), self.arrivals, stat.st_mtime_ns, stat.st_size)
+            except (ValueError, OSError) as exc:
+                raise fail(f": {exc}", sub="trace") from None
+            if traffic.total_duration_s == 0:
+                raise fail(f": {file} has no requests", sub="trace")
+            return traffic
         what, array = read_trace(file, "trace")
         if not array.size or (what == "counts" and not array.sum()):
             raise fail(f": {file} has no requests", sub="trace")
         if what == "times":
             return Traffic(arrivals=self.arrivals, trace_times_s=array, trace_name=str(file))
         return Traffic(arrivals=self.arrivals, trace_counts=array, trace_name=str(file))
+
+
+@functools.lru_cache(maxsize=8)
+def _npy_traffic(file: str, arrivals: str, _mtime_ns: int, _size: int) -> Traffic:
+    """A file-backed trace, checked and counted once per version of the file.
+
+    A search rebuilds its scenario for every candidate; a day's file takes about a second
+    to read through. A file rewritten since (another size or modification time) is read again.
+    """
+    return Traffic(arrivals=arrivals, trace_file=file, trace_name=file)
 
 
 class _TrafficField:

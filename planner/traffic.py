@@ -15,6 +15,8 @@ The interface scenario.py, the simulator and loadtests/shapes.py rely on:
         trace_counts: np.ndarray | None = field(default=None, compare=False)
                                              # per-second counts
         trace_name: str | None = None        # file the trace came from (for messages / keys)
+        trace_file: str | None = None        # per-request timestamps in a float64 .npy file,
+                                             # read chunk by chunk (never whole)
 
         def rate_rps(self, t_s: float) -> float
             # offered rate at time t (after the pattern: last rate)
@@ -27,7 +29,10 @@ The interface scenario.py, the simulator and loadtests/shapes.py rely on:
             # spaced in cumulative rate; traces replay timestamps, or per-second counts spread
             # within each second.
 
-Pure: no I/O, no pandas, no simpy. Trace files are read by scenario.py.
+Pure: no pandas, no simpy. Trace files are read by scenario.py, except a `trace_file`: a
+day of timestamps (43 M float64 values, 344 MB) is not held in memory but read from its .npy
+file a chunk at a time, once when the Traffic is made (to check it and count each second)
+and once per replication by `arrival_times`.
 
 Conventions (added by the traffic work):
 - The rate is piecewise linear and right-continuous: at a phase boundary `rate_rps` gives the
@@ -41,7 +46,9 @@ Conventions (added by the traffic work):
   points in Λ-space (cumulative sums of Exp(1)) mapped through Λ⁻¹ (exact, piecewise quadratic).
 - "uniform" arrivals are the times where Λ(t) = k + 1/2, k = 0, 1, 2, ... (at constant rate r:
   (k + 1/2)/r, evenly spaced, half a gap after 0; a rate-0 phase produces nothing).
-- Traces: timestamps are replayed exactly (sorted, filtered to [0, duration)); per-second
+- Traces: timestamps are replayed exactly (sorted, filtered to [0, duration)); a `trace_file`
+  must already be sorted (it is refused otherwise) and gives the very chunks the same
+  timestamps in memory give; per-second
   counts put k points in [i, i+1), uniformly at random ("poisson") or at i + (j + 1/2)/k
   ("uniform").
 - `arrival_times` yields sorted, non-empty chunks of at most `chunk_size` points.
@@ -53,13 +60,15 @@ import bisect
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ARRIVALS", "Phase", "Traffic"]
+__all__ = ["ARRIVALS", "Phase", "Traffic", "npy_float64_layout"]
 
 ARRIVALS = ("poisson", "uniform")
 _SEGMENT_SLICES = 64  # a chunk spanning more segments is inverted point by point
+_FILE_CHUNK = 1 << 20  # timestamps read at a time when a trace file is checked and counted
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +108,7 @@ class Traffic:
     trace_times_s: np.ndarray | None = field(default=None, compare=False)
     trace_counts: np.ndarray | None = field(default=None, compare=False)
     trace_name: str | None = None
+    trace_file: str | None = None
     # Piecewise-linear rate, precomputed: segment i starts at _starts[i] with rate _r0[i] and
     # slope _slope[i] for _dur[i] seconds (the last segment is unbounded); _cum[i] = Λ(_starts[i]).
     _starts: np.ndarray = field(init=False, repr=False, compare=False)
@@ -107,6 +117,9 @@ class Traffic:
     _slope: np.ndarray = field(init=False, repr=False, compare=False)
     _cum: np.ndarray = field(init=False, repr=False, compare=False)
     _starts_list: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    # A trace file: byte offset of its data and number of timestamps.
+    _file_offset: int = field(init=False, repr=False, compare=False, default=0)
+    _file_count: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
         if self.arrivals not in ARRIVALS:
@@ -120,12 +133,14 @@ class Traffic:
                 ("pattern", bool(self.pattern)),
                 ("trace_times_s", self.trace_times_s is not None),
                 ("trace_counts", self.trace_counts is not None),
+                ("trace_file", self.trace_file is not None),
             )
             if v
         ]
         if len(given) != 1:
             raise ValueError(
-                f"Traffic needs exactly one of rps, pattern, trace_times_s, trace_counts: {given}"
+                "Traffic needs exactly one of rps, pattern, trace_times_s, trace_counts, "
+                f"trace_file: {given}"
             )
         object.__setattr__(self, "pattern", tuple(self.pattern))
         if self.rps is not None:
@@ -157,6 +172,8 @@ class Traffic:
 
     def _counts_per_second(self) -> np.ndarray:
         """Validate the trace arrays (made read-only) and return counts per second."""
+        if self.trace_file is not None:
+            return self._file_counts_per_second()
         if self.trace_times_s is not None:
             times = np.sort(np.asarray(self.trace_times_s, dtype=np.float64).ravel())
             if times.size and (not np.all(np.isfinite(times)) or times[0] < 0):
@@ -170,12 +187,48 @@ class Traffic:
         object.__setattr__(self, "trace_counts", _readonly(counts))
         return counts
 
+    def _file_counts_per_second(self) -> np.ndarray:
+        """Check a trace file chunk by chunk (finite, >= 0, sorted) and count each second."""
+        assert self.trace_file is not None
+        offset, count = npy_float64_layout(self.trace_file)
+        object.__setattr__(self, "_file_offset", offset)
+        object.__setattr__(self, "_file_count", count)
+        counts = np.zeros(0, dtype=np.int64)
+        last = 0.0
+        for times in self._file_chunks(_FILE_CHUNK):
+            if not np.all(np.isfinite(times)) or times[0] < 0:
+                raise ValueError(f"Traffic.trace_file {self.trace_file}: must be finite and >= 0")
+            if times[0] < last or np.any(np.diff(times) < 0):
+                raise ValueError(f"Traffic.trace_file {self.trace_file}: must be sorted")
+            last = float(times[-1])
+            chunk = np.bincount(np.floor(times).astype(np.int64))
+            if chunk.size > counts.size:
+                counts = np.concatenate([counts, np.zeros(chunk.size - counts.size, np.int64)])
+            counts[: chunk.size] += chunk
+        return counts
+
+    def _file_chunks(self, chunk_size: int) -> Iterator[np.ndarray]:
+        """The trace file's timestamps, `chunk_size` at a time, in file order."""
+        assert self.trace_file is not None
+        with Path(self.trace_file).open("rb") as fh:
+            for k in range(0, self._file_count, chunk_size):
+                n = min(chunk_size, self._file_count - k)
+                fh.seek(self._file_offset + 8 * k)
+                times = np.fromfile(fh, dtype="<f8", count=n)
+                if times.size != n:
+                    raise ValueError(f"Traffic.trace_file {self.trace_file}: truncated")
+                yield times.astype(np.float64, copy=False)
+
     # ----------------------------------------------------------------------------- the curve
 
     @property
     def is_trace(self) -> bool:
-        """True for a replayed trace (timestamps or per-second counts)."""
-        return self.trace_times_s is not None or self.trace_counts is not None
+        """True for a replayed trace (timestamps, a timestamp file or per-second counts)."""
+        return (
+            self.trace_times_s is not None
+            or self.trace_counts is not None
+            or self.trace_file is not None
+        )
 
     @property
     def total_duration_s(self) -> float | None:
@@ -305,6 +358,13 @@ class Traffic:
             times = times[: np.searchsorted(times, duration_s, side="left")]
             for k in range(0, times.size, chunk_size):
                 yield times[k : k + chunk_size].copy()
+        elif self.trace_file is not None:
+            for times in self._file_chunks(chunk_size):
+                end = int(np.searchsorted(times, duration_s, side="left"))
+                if end:
+                    yield times[:end]
+                if end < times.size:
+                    return
         elif self.trace_counts is not None:
             yield from self._trace_count_times(duration_s, rng, chunk_size)
         else:
@@ -364,3 +424,26 @@ class Traffic:
             for k0 in range(0, t.size, chunk_size):
                 yield t[k0 : k0 + chunk_size]
             first = last
+
+
+def npy_float64_layout(path: str | Path) -> tuple[int, int]:
+    """(byte offset of the data, number of values) of a 1-D little-endian float64 .npy file.
+
+    Raises:
+        ValueError: the file is not such a .npy file.
+    """
+    from numpy.lib import format as npy
+
+    with Path(path).open("rb") as fh:
+        try:
+            version = npy.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = npy.read_array_header_1_0(fh)
+            else:
+                shape, fortran, dtype = npy.read_array_header_2_0(fh)
+        except ValueError as exc:
+            raise ValueError(f"{path}: not a .npy file: {exc}") from None
+        offset = fh.tell()
+    if dtype != np.dtype("<f8") or len(shape) != 1 or fortran:
+        raise ValueError(f"{path}: expected a 1-D float64 .npy array: {dtype} {shape}")
+    return offset, int(shape[0])

@@ -6,6 +6,12 @@ judges whether the simulated deployment reproduces what production saw: the obse
 and latency p95 inside the simulation's band. A log without statuses counts every request as
 answered (200); a log whose durations were derived (azure-llm tokens) has no observed
 latency, and one with neither is not compared at all.
+
+A long log comes streamed (`planner.fit.reduce.LogSummary`): the verdict is then given on its
+uniform random sample of rows (ROW_SAMPLE_SIZE; the intervals are as wide as that sample
+makes them), and the per-minute frame comes from its per-minute counts and latency
+histograms (the p95 to the histogram's 2.3 % bins). The simulated per-minute p95 needs the
+simulated per-request rows, which a long backtest does not keep: it is left empty there.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import pandas as pd
 
 from planner.fit.logs import RequestLog
 from planner.fit.observed import instances_per_minute
+from planner.fit.reduce import LogSummary
 from planner.loadtest.compare import Measurement, Validation, compare
 from planner.simulate import Results
 
@@ -30,29 +37,46 @@ MINUTE_COLUMNS = (
 )  # fmt: skip
 
 
-def comparable(log: RequestLog) -> bool:
+def comparable(log: RequestLog | LogSummary) -> bool:
     """True when the log observed something to compare: statuses or latencies."""
-    return log.status is not None or log.observed_latency
+    return _has_status(log) or log.observed_latency
+
+
+def _has_status(log: RequestLog | LogSummary) -> bool:
+    return log.has_status if isinstance(log, LogSummary) else log.status is not None
+
+
+def _has_instance(log: RequestLog | LogSummary) -> bool:
+    return log.has_instance if isinstance(log, LogSummary) else log.instance is not None
 
 
 def _status(log: RequestLog) -> np.ndarray:
     return log.status if log.status is not None else np.full(log.requests, 200, dtype=np.int64)
 
 
-def measurement(log: RequestLog) -> Measurement:
+def measurement(log: RequestLog | LogSummary) -> Measurement:
     """The log as one load-test measurement (no lag: production traffic is the schedule)."""
-    requests = pd.DataFrame(
-        {
-            "t_s": log.t_s,
-            "lag_s": np.zeros(log.requests),
-            "status": _status(log),
-            "response_time_s": log.duration_s,
-        }
-    )
-    replicas = None
     notes = []
-    if log.instance is not None:
-        pm = instances_per_minute(log)
+    if isinstance(log, LogSummary):
+        sample = log.rows_sample
+        requests = sample.assign(lag_s=np.zeros(len(sample)))
+        if len(sample) < log.requests:
+            notes.append(
+                f"observed values from a uniform random sample of {len(sample):,} of the "
+                f"log's {log.requests:,} requests (intervals as wide as the sample makes them)"
+            )
+    else:
+        requests = pd.DataFrame(
+            {
+                "t_s": log.t_s,
+                "lag_s": np.zeros(log.requests),
+                "status": _status(log),
+                "response_time_s": log.duration_s,
+            }
+        )
+    replicas = None
+    if _has_instance(log):
+        pm = log.per_minute if isinstance(log, LogSummary) else instances_per_minute(log)
         n = pm["instances"].to_numpy(dtype=np.float64)
         zeros = np.zeros_like(n)
         replicas = pd.DataFrame(
@@ -60,20 +84,20 @@ def measurement(log: RequestLog) -> Measurement:
              "queued": zeros, "busy": zeros, "desired": n}
         )  # fmt: skip
         notes.append("observed replicas: distinct instances serving in each minute")
-    if log.status is None:
+    if not _has_status(log):
         notes.append("the log has no status column: every request counted as answered (200)")
     if not log.observed_latency:
         notes.append("request times derived from tokens: the latency comparison is not observed")
     return Measurement(
-        requests=requests,
-        sent=log.requests,
+        requests=requests[list(("t_s", "lag_s", "status", "response_time_s"))],
+        sent=len(requests),
         replicas=replicas,
         host=log.source,
         notes=tuple(notes),
     )
 
 
-def compare_observed(log: RequestLog, results: Results) -> Validation | None:
+def compare_observed(log: RequestLog | LogSummary, results: Results) -> Validation | None:
     """The load test's verdict on the log against the simulation (None: nothing observed)."""
     if not comparable(log):
         return None
@@ -84,35 +108,25 @@ def compare_observed(log: RequestLog, results: Results) -> Validation | None:
     # The load test's notes about its own load generator and /stats polling do not apply
     # to a production log (its arrivals are the schedule; instances come from the log).
     kept = tuple(n for n in validation.notes if not n.startswith(_LOAD_TEST_NOTES))
-    if log.instance is None:
+    if not _has_instance(log):
         kept += ("replicas over time unknown: the log has no instance column",)
     return replace(validation, notes=kept)
 
 
-def per_minute_frame(log: RequestLog, results: Results) -> pd.DataFrame:
+def per_minute_frame(log: RequestLog | LogSummary, results: Results) -> pd.DataFrame:
     """One row per minute of the log: observed and simulated requests, 503 rate, p95, replicas.
 
     Simulated values are means over the replications; the p95 is over served requests of the
     minute (all replications pooled) and needs the per-request table (`keep_requests`).
     """
     n_min = int(np.floor(log.span_s / 60.0)) + 1
-    minute = np.floor(log.t_s / 60.0).astype(np.int64)
-    status = _status(log)
     out = pd.DataFrame({"minute": np.arange(n_min)})
-    count = np.bincount(minute, minlength=n_min)
-    out["observed_requests"] = count
-    n503 = np.bincount(minute[status == 503], minlength=n_min)
-    out["observed_rate_503"] = np.where(count > 0, n503 / np.maximum(count, 1), np.nan)
-    if log.observed_latency:
-        served = (status != 503) & (status != 0)
-        p95 = pd.Series(log.duration_s[served]).groupby(minute[served]).quantile(0.95)
-        out["observed_p95_s"] = p95.reindex(range(n_min)).to_numpy()
+    if isinstance(log, LogSummary):
+        observed = _observed_minutes_streamed(log, n_min)
     else:
-        out["observed_p95_s"] = np.nan
-    if log.instance is not None:
-        out["observed_instances"] = instances_per_minute(log)["instances"].reindex(range(n_min))
-    else:
-        out["observed_instances"] = np.nan
+        observed = _observed_minutes(log, n_min)
+    for name, values in observed.items():
+        out[name] = values
     tl = results.timeline.assign(minute=lambda d: (d["t_s"] // 60).astype(np.int64))
     reps = max(1, tl["rep"].nunique())
     by = tl.groupby("minute")
@@ -133,3 +147,40 @@ def per_minute_frame(log: RequestLog, results: Results) -> pd.DataFrame:
             ok["latency_s"].groupby(m).quantile(0.95).reindex(range(n_min)).to_numpy()
         )
     return out[list(MINUTE_COLUMNS)]
+
+
+def _observed_minutes(log: RequestLog, n_min: int) -> dict[str, np.ndarray]:
+    minute = np.floor(log.t_s / 60.0).astype(np.int64)
+    status = _status(log)
+    count = np.bincount(minute, minlength=n_min)
+    n503 = np.bincount(minute[status == 503], minlength=n_min)
+    out = {
+        "observed_requests": count,
+        "observed_rate_503": np.where(count > 0, n503 / np.maximum(count, 1), np.nan),
+        "observed_p95_s": np.full(n_min, np.nan),
+        "observed_instances": np.full(n_min, np.nan),
+    }
+    if log.observed_latency:
+        served = (status != 503) & (status != 0)
+        p95 = pd.Series(log.duration_s[served]).groupby(minute[served]).quantile(0.95)
+        out["observed_p95_s"] = p95.reindex(range(n_min)).to_numpy()
+    if log.instance is not None:
+        pm = instances_per_minute(log)["instances"].reindex(range(n_min))
+        out["observed_instances"] = pm.to_numpy()
+    return out
+
+
+def _observed_minutes_streamed(log: LogSummary, n_min: int) -> dict[str, np.ndarray]:
+    count = log.per_minute["requests"].to_numpy()[:n_min]
+    n503 = log.minute_503[:n_min]
+    out = {
+        "observed_requests": count,
+        "observed_rate_503": np.where(count > 0, n503 / np.maximum(count, 1), np.nan),
+        "observed_p95_s": log.minute_p95_s()[:n_min]
+        if log.observed_latency
+        else np.full(n_min, np.nan),
+        "observed_instances": np.full(n_min, np.nan),
+    }
+    if log.has_instance:
+        out["observed_instances"] = log.per_minute["instances"].to_numpy()[:n_min]
+    return out

@@ -19,8 +19,7 @@ from typing import Any
 import yaml
 
 from planner.errors import ScenarioError
-from planner.fit.build import LogFit, write_scenario
-from planner.fit.observed import initial_instances
+from planner.fit.build import LogFit, seen_at_start, write_scenario
 from planner.scenario import Scenario, scenario_from_dict
 
 __all__ = ["backtest_scenario", "read_deployment"]
@@ -64,7 +63,7 @@ def backtest_scenario(fit: LogFit, deployment_file: Path, work_dir: Path) -> Sce
         service["request_time_s"] = rt
     spec["service"] = service
     deployment = dict(data.get("deployment") or {})
-    seen = initial_instances(fit.log)
+    seen = seen_at_start(fit.log)
     if "replicas" not in deployment and deployment.get("autoscaler", "azureml") != "none":
         # Start from what production had: the instances serving in the log's first seconds
         # (a fixed deployment's count is the file's to give).

@@ -27,6 +27,7 @@ from planner.backtest.replay import backtest_scenario, read_deployment, request_
 from planner.errors import InfeasibleError
 from planner.fit.build import LogFit, fit_log
 from planner.fit.logs import RequestLog
+from planner.fit.reduce import LogSummary
 from planner.loadtest.compare import Validation
 from planner.metrics import Summary, summarise
 from planner.recommend.search import DEFAULT_MAX_SIMULATIONS, SearchResult, search_settings
@@ -59,7 +60,7 @@ class Backtest:
 
 
 def run_backtest(
-    log: RequestLog,
+    log: RequestLog | LogSummary,
     deployment_file: Path,
     *,
     seeds: Sequence[int] | None = None,
@@ -90,8 +91,9 @@ def run_backtest(
 
             scenario = with_overrides(scenario, {"seeds": list(seed_list)}, warn=False)
         # Per-request rows only when the log has latencies to compare them with (the
-        # per-minute p95); a long trace's rows would otherwise fill memory for nothing.
-        keep = log.observed_latency
+        # per-minute p95) and is short (a whole log, not a streamed summary): a day's rows
+        # would fill memory (a streamed log's per-minute simulated p95 is left empty).
+        keep = log.observed_latency and isinstance(log, RequestLog)
         results = run(scenario, seed_list, keep_requests=keep, processes=processes)
         had = summarise(results)
         validation = compare_observed(log, results)

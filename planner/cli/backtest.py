@@ -89,13 +89,13 @@ def backtest(
     """  # noqa: E501
     from planner.backtest import run_backtest
     from planner.cli._common import choose_seeds
-    from planner.fit import read_log
+    from planner.fit import open_log
 
     cols = columns_from_options(
         preset, timestamp, duration, duration_unit, status, instance,
         per_context_token_s, per_generated_token_s,
     )  # fmt: skip
-    log = read_log(logs, cols, sort=sort)
+    log = open_log(logs, cols, sort=sort)
     seed_list = None if seeds is None else choose_seeds((0,), n=seeds)
     bt = with_warnings(
         lambda: run_backtest(

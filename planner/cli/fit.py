@@ -151,14 +151,14 @@ def fit(
     ] = TableOrJson.table,
 ) -> None:
     """Fit a scenario to a request log: its arrivals, request times, statuses and replicas."""
-    from planner.fit import fit_log, read_log, write_scenario
+    from planner.fit import fit_log, open_log, write_scenario
     from planner.scenario import load_scenario
 
     cols = columns_from_options(
         preset, timestamp, duration, duration_unit, status, instance,
         per_context_token_s, per_generated_token_s,
     )  # fmt: skip
-    log = read_log(logs, cols, sort=sort)
+    log = open_log(logs, cols, sort=sort)
     name = out.name.removesuffix(".yaml").removesuffix(".yml")
     result = fit_log(log, name=name, smooth=smooth)
     written = write_scenario(result, out)

@@ -1,4 +1,7 @@
-"""From a production request log to a scenario: `read_log`, `fit_log`, `write_scenario`.
+"""From a production request log to a scenario: `open_log`, `fit_log`, `write_scenario`.
+
+`open_log` reads a short log whole (`read_log`) and streams a long one into a `LogSummary`
+(`summarise_log`); `fit_log` and `planner.backtest.run_backtest` take either.
 
 Used by `planner fit` and `planner backtest`; see docs/fit.md.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 from planner.fit.build import LogFit, fit_log, write_scenario
 from planner.fit.logs import RequestLog, read_log
 from planner.fit.presets import PRESETS, Columns, TokenTimes
+from planner.fit.reduce import LogSummary, open_log, summarise_log
 from planner.fit.request_time import KS_THRESHOLD, RequestTimeFit, fit_request_time
 
 __all__ = [
@@ -15,11 +19,14 @@ __all__ = [
     "PRESETS",
     "Columns",
     "LogFit",
+    "LogSummary",
     "RequestLog",
     "RequestTimeFit",
     "TokenTimes",
     "fit_log",
     "fit_request_time",
+    "open_log",
     "read_log",
+    "summarise_log",
     "write_scenario",
 ]

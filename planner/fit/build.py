@@ -2,7 +2,8 @@
 
 `fit_log(log)` gathers everything `planner fit` reports; `write_scenario(fit, out)` writes
 the scenario YAML and, beside it, the files it points to: `<stem>.arrivals.csv` (one `t_s`
-per request, seconds since the first one: replayed exactly) unless the traffic was smoothed
+per request, seconds since the first one: replayed exactly; `<stem>.arrivals.npy`, float64,
+for a log streamed into a `LogSummary`) unless the traffic was smoothed
 into phases, and `<stem>.request_times.csv` when the request time is empirical.
 
 The deployment block is a starting point for what-ifs, not an observation: Azure ML's
@@ -14,6 +15,7 @@ high enough for the busiest second's load at that target (at least 10, the defau
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,9 +33,10 @@ from planner.fit.observed import (
     instances_per_minute,
     status_mix,
 )
+from planner.fit.reduce import LogSummary
 from planner.fit.request_time import RequestTimeFit, fit_request_time
 
-__all__ = ["LogFit", "fit_log", "write_scenario"]
+__all__ = ["LogFit", "fit_log", "seen_at_start", "write_scenario"]
 
 DEFAULT_COLD_START_S = 30.0
 DEFAULT_TARGET = 0.7
@@ -44,7 +47,7 @@ WARMUP_CAP_S = 60.0
 class LogFit:
     """Traffic, request time and observations of one log, and the scenario spec they make."""
 
-    log: RequestLog
+    log: RequestLog | LogSummary
     name: str
     duration_s: float  # whole seconds covering every arrival
     counts: np.ndarray  # per second
@@ -66,7 +69,7 @@ class LogFit:
 
     def initial_replicas(self) -> int:
         """Instances seen in the first 10 s, else the formula at the first minute's rate."""
-        seen = initial_instances(self.log)
+        seen = seen_at_start(self.log)
         if seen > 0:
             return seen
         pm = self.per_minute
@@ -139,8 +142,14 @@ class LogFit:
         return out
 
 
-def fit_log(log: RequestLog, *, name: str, smooth: bool = False) -> LogFit:
-    """Fit arrivals (trace, or phases when `smooth`) and request times; gather observations."""
+def fit_log(log: RequestLog | LogSummary, *, name: str, smooth: bool = False) -> LogFit:
+    """Fit arrivals (trace, or phases when `smooth`) and request times; gather observations.
+
+    A `LogSummary` (a log reduced while streaming) gives the same fit as its `RequestLog`
+    when it sampled every request time, and the fit of its sample, with the exact mean, else.
+    """
+    if isinstance(log, LogSummary):
+        return _fit_summary(log, name=name, smooth=smooth)
     counts = counts_per_second(log.t_s)
     duration_s = float(counts.size)
     return LogFit(
@@ -154,6 +163,35 @@ def fit_log(log: RequestLog, *, name: str, smooth: bool = False) -> LogFit:
         per_minute=instances_per_minute(log),
         cold_start=cold_start_estimate(log),
     )
+
+
+def _fit_summary(log: LogSummary, *, name: str, smooth: bool) -> LogFit:
+    counts = log.counts
+    every = log.served_count == log.served_sample_s.size
+    request_time = fit_request_time(
+        log.served_sample_s,
+        mean_s=None if every else log.served_mean_s,
+        min_s=log.served_min_s,
+        max_s=log.served_max_s,
+    )
+    return LogFit(
+        log=log,
+        name=name,
+        duration_s=float(counts.size),
+        counts=counts,
+        phases=smooth_phases(counts) if smooth else None,
+        request_time=request_time,
+        statuses=log.statuses,
+        per_minute=log.per_minute,
+        cold_start=log.cold_start,
+    )
+
+
+def seen_at_start(log: RequestLog | LogSummary) -> int:
+    """Distinct instances serving in the log's first seconds (0: no instance column)."""
+    if isinstance(log, LogSummary):
+        return log.initial_instances
+    return initial_instances(log)
 
 
 def served_durations(log: RequestLog) -> np.ndarray:
@@ -171,12 +209,18 @@ def write_scenario(fit: LogFit, out: Path) -> list[Path]:
     """Write the scenario YAML at `out` and its trace / samples files beside it."""
     out.parent.mkdir(parents=True, exist_ok=True)
     stem = out.name.removesuffix(".yaml").removesuffix(".yml")
-    arrivals = out.with_name(f"{stem}.arrivals.csv")
+    streamed = isinstance(fit.log, LogSummary)
+    arrivals = out.with_name(f"{stem}.arrivals.{'npy' if streamed else 'csv'}")
     samples = out.with_name(f"{stem}.request_times.csv")
     spec = fit.spec(arrivals_file=arrivals.name, samples_file=samples.name)
     written = []
     if fit.phases is None:
-        _write_column(arrivals, "t_s", fit.log.t_s)
+        if isinstance(fit.log, LogSummary):
+            # Full float64 precision, copied from the file the arrivals streamed into.
+            if fit.log.trace_file.resolve() != arrivals.resolve():
+                shutil.copyfile(fit.log.trace_file, arrivals)
+        else:
+            _write_column(arrivals, "t_s", fit.log.t_s)
         written.append(arrivals)
     if fit.request_time.chosen == "empirical":
         _write_column(samples, "request_time_s", fit.request_time.samples_s)

@@ -162,10 +162,15 @@ def _read_frame(file: Path, fmt: str) -> tuple[pd.DataFrame, str]:
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         problem = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise ScenarioError(f"{file}: unreadable CSV row: {problem}") from None
+    return csv_rows(frame, first_line=2), "line"  # the header is line 1
+
+
+def csv_rows(frame: pd.DataFrame, *, first_line: int) -> pd.DataFrame:
+    """CSV rows of strings indexed by their line number from `first_line`, blank rows dropped."""
     frame.columns = [str(c).strip() for c in frame.columns]
-    frame.index = pd.RangeIndex(2, len(frame) + 2)  # the header is line 1
+    frame.index = pd.RangeIndex(first_line, len(frame) + first_line)
     blank = (frame.apply(lambda col: col.str.strip()) == "").all(axis=1)
-    return frame[~blank], "line"
+    return frame[~blank]
 
 
 def _read_json(file: Path, fmt: str) -> tuple[pd.DataFrame, str]:
@@ -258,8 +263,9 @@ def _numbers(
 
 
 def _timestamps(
-    frame: pd.DataFrame, name: str, where: _Where
+    frame: pd.DataFrame, name: str, where: _Where, first: pd.Timestamp | None = None
 ) -> tuple[np.ndarray, pd.Timestamp | None]:
+    """Seconds since `first` (default: the earliest stamp) and it; numbers as they are."""
     series = _column(frame, name, where)
     missing = _is_missing(series)
     if missing.any():
@@ -283,7 +289,7 @@ def _timestamps(
                 f"of seconds: {series.iloc[i]!r}"
             )
     # Whatever the parsed resolution (s, ms, us or ns), seconds since the earliest stamp.
-    first = stamps.min()
+    first = stamps.min() if first is None else first
     seconds = (stamps - first).dt.total_seconds().to_numpy(dtype=np.float64)
     return seconds, pd.Timestamp(first)
 

@@ -30,17 +30,26 @@ from planner.fit.logs import RequestLog
 __all__ = [
     "ColdStart",
     "cold_start_estimate",
+    "cold_start_from",
     "initial_instances",
     "instances_per_minute",
     "status_mix",
+    "status_mix_of_counts",
 ]
 
 QUIET_S = 5.0
+TARGET_UTILIZATION = 0.7  # Azure ML's default target: the overload the scale-up answers
+LOOKBACK_S = 600.0  # how far before a new instance its overload episode may start
 
 
 def status_mix(status: np.ndarray) -> dict[int, float]:
     """Share of each status code, most frequent first."""
     codes, counts = np.unique(status, return_counts=True)
+    return status_mix_of_counts(codes, counts)
+
+
+def status_mix_of_counts(codes: np.ndarray, counts: np.ndarray) -> dict[int, float]:
+    """`status_mix` from each code (ascending) and its count."""
     order = np.argsort(-counts, kind="stable")
     total = float(counts.sum())
     return {int(codes[i]): float(counts[i] / total) for i in order}
@@ -86,7 +95,10 @@ class ColdStart:
 
 
 def cold_start_estimate(
-    log: RequestLog, *, target_utilization: float = 0.7, lookback_s: float = 600.0
+    log: RequestLog,
+    *,
+    target_utilization: float = TARGET_UTILIZATION,
+    lookback_s: float = LOOKBACK_S,
 ) -> ColdStart:
     """Estimate the time to add a replica from new instances and the load before them."""
     if log.instance is None:
@@ -114,6 +126,13 @@ def cold_start_estimate(
     # second or two in a noisy load does not end the episode).
     t_over = t[over]
     crossings = t_over[np.r_[True, np.diff(t_over) > QUIET_S]] if t_over.size else t_over
+    return cold_start_from(new, crossings, target_utilization, lookback_s)
+
+
+def cold_start_from(
+    new: pd.Series, crossings: np.ndarray, target_utilization: float, lookback_s: float
+) -> ColdStart:
+    """The estimate from new instances' first requests (`new`) and the overload crossings."""
     samples: list[float] = []
     for t_new in new.to_numpy(dtype=np.float64):
         before = crossings[(crossings < t_new) & (crossings >= t_new - lookback_s)]

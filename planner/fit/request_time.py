@@ -84,20 +84,33 @@ class RequestTimeFit:
         }
 
 
-def fit_request_time(durations_s: np.ndarray, *, seed: int = 0) -> RequestTimeFit:
+def fit_request_time(
+    durations_s: np.ndarray,
+    *,
+    seed: int = 0,
+    mean_s: float | None = None,
+    min_s: float | None = None,
+    max_s: float | None = None,
+) -> RequestTimeFit:
     """Fit lognormal and gamma to the durations; keep the better by KS distance, or the data.
 
     Args:
-        durations_s: request times in seconds (finite, >= 0, not all 0).
+        durations_s: request times in seconds (finite, >= 0, not all 0), or a uniform
+            sample of them when `mean_s`, `min_s` and `max_s` give the whole set's.
         seed: the subsample's random stream when there are more than MAX_FIT_SAMPLES.
+        mean_s: the mean of all the durations (default: of `durations_s`): the fit keeps it.
+        min_s: the smallest of all the durations (a zero rules out lognormal and gamma).
+        max_s: the largest (equal to `min_s`: a constant).
     """
     from scipy import stats
 
     x = np.asarray(durations_s, dtype=np.float64)
-    mean = float(x.mean())
+    mean = float(x.mean()) if mean_s is None else float(mean_s)
+    low = float(x.min()) if min_s is None else float(min_s)
+    high = float(x.max()) if max_s is None else float(max_s)
     if not mean > 0:
         raise ValueError("durations must not all be 0")
-    if float(x.min()) == float(x.max()):
+    if low == high:
         spec = {"dist": "constant", "value": mean}
         reason = f"every duration is {mean:g} s"
         return RequestTimeFit(
@@ -108,7 +121,7 @@ def fit_request_time(durations_s: np.ndarray, *, seed: int = 0) -> RequestTimeFi
     if x.size > MAX_FIT_SAMPLES:
         sub = np.random.default_rng(seed).choice(x, MAX_FIT_SAMPLES, replace=False)
     candidates: list[Candidate] = []
-    if float(x.min()) > 0:
+    if low > 0:
         logs = np.log(sub)
         sigma = float(logs.std())
         mu = math.log(mean) - sigma * sigma / 2
