@@ -105,6 +105,12 @@ def cache_key(cell_scenario: Scenario, seed: int) -> str:
         if array is not None:
             data = np.ascontiguousarray(array, dtype=np.float64).tobytes()
             spec[f"__{name}_sha256"] = hashlib.sha256(data).hexdigest()
+    if traffic.trace_file is not None:  # a file-backed day: hash its bytes, a block at a time
+        digest = hashlib.sha256()
+        with Path(traffic.trace_file).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        spec["__trace_file_sha256"] = digest.hexdigest()
     payload = {"model": MODEL_VERSION, "seed": int(seed), "scenario": _canonical(spec)}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=True)
     return hashlib.sha256(text.encode()).hexdigest()

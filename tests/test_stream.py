@@ -469,3 +469,17 @@ def test_an_npy_trace_is_read_once_per_version_of_the_file(tmp_path: Path) -> No
     c = scenario_from_dict(base, source="x", base_dir=tmp_path)
     assert a.traffic.total_duration_s == 50.0 and c.traffic.total_duration_s == 80.0
     assert c.traffic.peak_rps(100.0) == 4.0
+
+
+def test_the_sweep_cache_key_tracks_an_npy_trace_by_its_contents(tmp_path: Path) -> None:
+    # The spec names only the file: a rewritten file at the same path must not reuse old rows.
+    from planner.sweep import cache_key
+
+    base = {"duration_s": 100, "warmup_s": 10, "traffic": {"trace": "t.npy"},
+            "service": {"request_time_s": 0.1}}  # fmt: skip
+    np.save(tmp_path / "t.npy", np.arange(0.0, 50.0, 0.5))
+    first = cache_key(scenario_from_dict(base, source="x", base_dir=tmp_path), 1)
+    again = cache_key(scenario_from_dict(base, source="x", base_dir=tmp_path), 1)
+    np.save(tmp_path / "t.npy", np.arange(0.0, 50.0, 0.25))
+    rewritten = cache_key(scenario_from_dict(base, source="x", base_dir=tmp_path), 1)
+    assert first == again != rewritten
