@@ -111,6 +111,7 @@ class ModelOutput:
     timeline: list[tuple[Any, ...]]
     requests: list[tuple[float, float, float, int, int]] | None
     nodes: dict[str, float] | None = None  # the node layer's summary keys (with nodes only)
+    replicas: list[tuple[Any, ...]] | None = None  # NODE_REPLICA_COLUMNS rows (with nodes only)
 
 
 class Model:
@@ -290,7 +291,8 @@ class Model:
         if self._nodes is not None:
             rows = [r + n for r, n in zip(out.timeline, self._nodes.timeline, strict=True)]
             stats = self._nodes.stats(self._warm, self._dur)
-            out = dataclasses.replace(out, nodes=stats, timeline=rows)
+            replicas = self._nodes.replica_rows()
+            out = dataclasses.replace(out, nodes=stats, timeline=rows, replicas=replicas)
         return out
 
     # ------------------------------------------------------------------ inner loop

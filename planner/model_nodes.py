@@ -18,7 +18,13 @@ import simpy
 from planner.nodes import Cluster, Placement, pod_share, pods_per_node
 from planner.scenario_types import Scenario
 
-__all__ = ["NODE_SUMMARY_COLUMNS", "NODE_TIMELINE_COLUMNS", "PHASES", "NodeLayer"]
+__all__ = [
+    "NODE_REPLICA_COLUMNS",
+    "NODE_SUMMARY_COLUMNS",
+    "NODE_TIMELINE_COLUMNS",
+    "PHASES",
+    "NodeLayer",
+]
 
 PHASES = ("node_wait", "node_provisioning", "image_pull", "cold_start")
 """The phases of a replica's time to ready, in order (summary keys `<phase>_mean_s`/`_max_s`)."""
@@ -29,6 +35,8 @@ NODE_SUMMARY_COLUMNS = (
     *(f"{p}_{s}" for p in PHASES for s in ("mean_s", "max_s")),
 )
 NODE_TIMELINE_COLUMNS = ("nodes_ready", "nodes_provisioning", "pods_pending")
+NODE_REPLICA_COLUMNS = ("replica", "requested_s", "ready_s", *(f"{p}_s" for p in PHASES))
+"""One row per replica that became ready: when it was requested and ready, and its phases."""
 
 
 class NodeLayer:
@@ -154,6 +162,13 @@ class NodeLayer:
                 ready - p.start_s,
             )
         return out
+
+    def replica_rows(self) -> list[tuple[int, float, float, float, float, float, float]]:
+        """Rows of NODE_REPLICA_COLUMNS, in replica order: the per-replica view of `phases`."""
+        return [
+            (rid, self.requested_s[rid], self.ready_s[rid], *split)
+            for rid, split in sorted(self.phases().items())
+        ]
 
     def stats(self, warmup_s: float, duration_s: float) -> dict[str, float]:
         """The summary keys of the node layer: peak_nodes, node_seconds over the statistics
