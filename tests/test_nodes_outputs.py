@@ -129,3 +129,69 @@ def test_without_nodes_the_text_is_as_before() -> None:
     assert describe(ex, max_replicas=20) == describe(plain, max_replicas=20)
     assert not any("on their way to ready" in line for line in describe(ex, max_replicas=20))
     assert any("(cold start)." in line for line in describe(ex, max_replicas=20))
+
+
+def _labelled(ax: Any) -> dict[str, Any]:
+    """The lines of an Axes by their legend label."""
+    return {line.get_label(): line for line in ax.get_lines()}
+
+
+def test_timeline_plot_draws_nodes_and_pending_pods_from_the_frame() -> None:
+    """With the node columns a fifth panel draws nodes ready, provisioning and pods pending:
+    each line's y data is the frame's column, second by second."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from planner.report import plot_timeline
+
+    res = _run(_hand_spec(provision_s=100, cold_start_s=20))
+    tl = res.timeline
+    axes = plot_timeline(tl)
+    try:
+        assert len(axes) == 5
+        ax_nodes = axes[2]
+        assert ax_nodes.get_title(loc="left") == "Nodes"
+        lines = _labelled(ax_nodes)
+        (twin,) = [a for a in ax_nodes.figure.axes if a.get_ylabel() == "pods pending"]
+        lines.update(_labelled(twin))
+        for label, column in (
+            ("nodes ready", "nodes_ready"),
+            ("nodes provisioning", "nodes_provisioning"),
+            ("pods pending (right axis)", "pods_pending"),
+        ):
+            assert list(lines[label].get_ydata()) == tl[column].astype(float).tolist(), label
+            assert list(lines[label].get_xdata()) == tl["t_s"].tolist()
+        # The hand case: a node provisioning and one pod pending until t = 100.
+        assert lines["nodes provisioning"].get_ydata()[50] == 1.0
+        assert lines["pods pending (right axis)"].get_ydata()[100] == 0.0
+    finally:
+        plt.close(axes[0].figure)
+
+
+def test_timeline_plot_without_nodes_has_four_panels() -> None:
+    """Without the node columns (or with four Axes given) there is no Nodes panel."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from planner.report import plot_timeline
+    from planner.report.timeline import NODE_COLUMNS
+
+    tl = _run(_hand_spec(provision_s=100, cold_start_s=20)).timeline
+    plain = plot_timeline(tl.drop(columns=list(NODE_COLUMNS)))
+    _, four = plt.subplots(4, 1)
+    given = plot_timeline(tl, axes=four)
+    try:
+        for axes in (plain, given):
+            assert len(axes) == 4
+            titles = [ax.get_title(loc="left") for ax in axes[0].figure.axes]
+            assert "Nodes" not in titles
+            labels = [line.get_label() for ax in axes[0].figure.axes for line in ax.get_lines()]
+            assert not any("node" in label or "pending" in label for label in labels)
+        with pytest.raises(ValueError, match="needs 4 axes"):
+            plot_timeline(tl.drop(columns=list(NODE_COLUMNS)), axes=plt.subplots(5, 1)[1])
+    finally:
+        plt.close("all")
