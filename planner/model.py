@@ -270,7 +270,7 @@ class Model:
         if self._nodes is not None:
             env.process(self._nodes.scan_loop(self._dur))
             env.process(self._nodes.mark_warmup(self._warm))
-            env.process(self._nodes.sample_timeline(self._n_sec))
+            self._nodes.start_sampling(self._n_sec)
         self._load_chunk()
         # NOTE: SimPy only holds the coarse events. Before each one, the request-level events
         # strictly earlier than it run in the inner loop, so a coarse event sees them all.

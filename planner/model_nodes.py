@@ -9,11 +9,13 @@ placed_s, start_s), with `node_s` the part of the wait spent on a node still pro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL, URGENT
 
 from planner.nodes import Cluster, Placement, pod_share, pods_per_node
 from planner.scenario_types import Scenario
@@ -78,6 +80,10 @@ class NodeLayer:
         self._node_area, self._t_area = 0.0, 0.0
         self._node_area_at_warmup = 0.0
         self.timeline: list[tuple[int, int, int]] = []
+        self._scans = 0  # scans so far: a scan may add or remove nodes
+        self._counted_scans = -1
+        self._counts = (0, 0)  # (nodes_ready, nodes_provisioning) as last counted
+        self._counts_until_s = -math.inf  # ... valid until this time (the next node ready)
 
     def _sample_pull(self) -> float:
         return float(self._pull.sample(self._rng, 1)[0])
@@ -135,6 +141,7 @@ class NodeLayer:
             now = self._env.now
             self._touch(now)
             added = self.cluster.scan(now, self._sample_provision)
+            self._scans += 1  # nodes may have been added or removed
             self.peak_nodes = max(self.peak_nodes, len(self.cluster.nodes))
             for node in added:
                 self._node_times[node.node_id] = (node.added_s, node.ready_s)
@@ -184,12 +191,42 @@ class NodeLayer:
             out[f"{name}_max_s"] = max(values)
         return out
 
-    def sample_timeline(self, n_sec: int) -> Generator[simpy.Event, Any, None]:
-        """One (nodes_ready, nodes_provisioning, pods_pending) row per whole second."""
-        for k in range(n_sec):
-            c = self.cluster
-            self.timeline.append((c.ready_nodes(k), c.provisioning_nodes(k), c.pending_pods()))
-            yield self._env.timeout(1.0)
+    def start_sampling(self, n_sec: int) -> None:
+        """Append one (nodes_ready, nodes_provisioning, pods_pending) row per whole second.
+
+        A row is read at the instant its one event comes up, after the coarse events queued
+        before it (the scan and the control tick of that second, and the replicas it started).
+        """
+        # NOTE: one reused event whose callback reads the row and queues the event again,
+        # rather than a SimPy process: the same place in the event queue as a process that
+        # yields `timeout(1)` (its first run is the process start: urgent, at t = 0), so the
+        # rows are the same, without a generator to resume every second.
+        env, event = self._env, simpy.Event(self._env)
+        event._ok, event._value = True, None  # a triggered event, as a Timeout is
+
+        left = [n_sec]
+
+        def on_second(_: simpy.Event) -> None:
+            self._sample(env.now)
+            left[0] -= 1
+            if left[0] > 0:
+                event.callbacks = [on_second]
+                env.schedule(event, NORMAL, 1.0)
+
+        if n_sec > 0:
+            event.callbacks = [on_second]
+            env.schedule(event, URGENT, 0.0)
+
+    def _sample(self, now: float) -> None:
+        # NOTE: the node counts change only when a scan adds or removes nodes or when a
+        # provisioning node's ready time passes, so they are counted again only then, not at
+        # every second. The Pending count is Cluster.pending_pods, inlined.
+        c = self.cluster
+        if now >= self._counts_until_s or self._scans != self._counted_scans:
+            self._counts = (c.ready_nodes(now), c.provisioning_nodes(now))
+            self._counts_until_s, self._counted_scans = c.next_ready_s(now), self._scans
+        ready, provisioning = self._counts
+        self.timeline.append((ready, provisioning, len(c.pending) + c.pending_headroom))
 
     def mark_warmup(self, warmup_s: float) -> Generator[simpy.Event, Any, None]:
         """Read the node-seconds integral at warmup_s (the start of the statistics window)."""
