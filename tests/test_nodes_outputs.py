@@ -195,3 +195,38 @@ def test_timeline_plot_without_nodes_has_four_panels() -> None:
             plot_timeline(tl.drop(columns=list(NODE_COLUMNS)), axes=plt.subplots(5, 1)[1])
     finally:
         plt.close("all")
+
+
+# The second case scans every 7 s, provisions in 33 s, holds 3 headroom pods and removes an
+# unneeded node after 60 s: nodes are added and one is removed.
+SCALE_DOWN = {
+    "nodes.autoscaler.scan_interval_s": 7,
+    "nodes.provision_s": 33,
+    "nodes.headroom_pods": 3,
+    "nodes.autoscaler.scale_down_unneeded_s": 60,
+    "nodes.autoscaler.scale_down_delay_after_add_s": 60,
+}
+
+
+@pytest.mark.parametrize(("overrides", "removed"), [({}, False), (SCALE_DOWN, True)])
+def test_node_counts_of_the_timeline_are_the_counts_at_that_second(
+    overrides: dict[str, Any], removed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node columns, counted again only after a scan or a node's ready time, equal a
+    fresh count over the nodes at every second (scale-ups, and a scale-down)."""
+    from planner.model_nodes import NodeLayer
+
+    fresh: list[tuple[int, int, int]] = []
+    sample = NodeLayer._sample
+
+    def counted(self: NodeLayer, now: float) -> None:
+        c = self.cluster
+        fresh.append((c.ready_nodes(now), c.provisioning_nodes(now), c.pending_pods()))
+        sample(self, now)
+
+    monkeypatch.setattr(NodeLayer, "_sample", counted)
+    res = _run(SPIKE, {"seeds": 1, **overrides})
+    rows = res.timeline[["nodes_ready", "nodes_provisioning", "pods_pending"]]
+    assert [tuple(r) for r in rows.itertuples(index=False)] == fresh
+    assert rows["nodes_provisioning"].max() > 0 and rows["nodes_ready"].nunique() >= 3
+    assert (rows["nodes_ready"].diff().min() < 0) == removed
