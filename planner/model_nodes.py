@@ -80,8 +80,8 @@ class NodeLayer:
         self._node_area, self._t_area = 0.0, 0.0
         self._node_area_at_warmup = 0.0
         self.timeline: list[tuple[int, int, int]] = []
-        self._scans = 0  # scans so far: a scan may add or remove nodes
-        self._counted_scans = -1
+        self._node_changes = 0  # scans that added or removed nodes, so far
+        self._counted_changes = -1
         self._counts = (0, 0)  # (nodes_ready, nodes_provisioning) as last counted
         self._counts_until_s = -math.inf  # ... valid until this time (the next node ready)
 
@@ -140,8 +140,10 @@ class NodeLayer:
         while self._env.now < until_s:
             now = self._env.now
             self._touch(now)
+            before = len(self.cluster.nodes)
             added = self.cluster.scan(now, self._sample_provision)
-            self._scans += 1  # nodes may have been added or removed
+            if added or len(self.cluster.nodes) != before:
+                self._node_changes += 1
             self.peak_nodes = max(self.peak_nodes, len(self.cluster.nodes))
             for node in added:
                 self._node_times[node.node_id] = (node.added_s, node.ready_s)
@@ -222,9 +224,10 @@ class NodeLayer:
         # provisioning node's ready time passes, so they are counted again only then, not at
         # every second. The Pending count is Cluster.pending_pods, inlined.
         c = self.cluster
-        if now >= self._counts_until_s or self._scans != self._counted_scans:
+        if now >= self._counts_until_s or self._node_changes != self._counted_changes:
             self._counts = (c.ready_nodes(now), c.provisioning_nodes(now))
-            self._counts_until_s, self._counted_scans = c.next_ready_s(now), self._scans
+            self._counts_until_s = c.next_ready_s(now)
+            self._counted_changes = self._node_changes
         ready, provisioning = self._counts
         self.timeline.append((ready, provisioning, len(c.pending) + c.pending_headroom))
 
