@@ -111,6 +111,7 @@ class ModelOutput:
     timeline: list[tuple[Any, ...]]
     requests: list[tuple[float, float, float, int, int]] | None
     nodes: dict[str, float] | None = None  # the node layer's summary keys (with nodes only)
+    replicas: list[tuple[Any, ...]] | None = None  # NODE_REPLICA_COLUMNS rows (with nodes only)
 
 
 class Model:
@@ -269,7 +270,7 @@ class Model:
         if self._nodes is not None:
             env.process(self._nodes.scan_loop(self._dur))
             env.process(self._nodes.mark_warmup(self._warm))
-            env.process(self._nodes.sample_timeline(self._n_sec))
+            self._nodes.start_sampling(self._n_sec)
         self._load_chunk()
         # NOTE: SimPy only holds the coarse events. Before each one, the request-level events
         # strictly earlier than it run in the inner loop, so a coarse event sees them all.
@@ -290,7 +291,8 @@ class Model:
         if self._nodes is not None:
             rows = [r + n for r, n in zip(out.timeline, self._nodes.timeline, strict=True)]
             stats = self._nodes.stats(self._warm, self._dur)
-            out = dataclasses.replace(out, nodes=stats, timeline=rows)
+            replicas = self._nodes.replica_rows()
+            out = dataclasses.replace(out, nodes=stats, timeline=rows, replicas=replicas)
         return out
 
     # ------------------------------------------------------------------ inner loop

@@ -9,16 +9,24 @@ placed_s, start_s), with `node_s` the part of the wait spent on a node still pro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL, URGENT
 
 from planner.nodes import Cluster, Placement, pod_share, pods_per_node
 from planner.scenario_types import Scenario
 
-__all__ = ["NODE_SUMMARY_COLUMNS", "NODE_TIMELINE_COLUMNS", "PHASES", "NodeLayer"]
+__all__ = [
+    "NODE_REPLICA_COLUMNS",
+    "NODE_SUMMARY_COLUMNS",
+    "NODE_TIMELINE_COLUMNS",
+    "PHASES",
+    "NodeLayer",
+]
 
 PHASES = ("node_wait", "node_provisioning", "image_pull", "cold_start")
 """The phases of a replica's time to ready, in order (summary keys `<phase>_mean_s`/`_max_s`)."""
@@ -29,6 +37,8 @@ NODE_SUMMARY_COLUMNS = (
     *(f"{p}_{s}" for p in PHASES for s in ("mean_s", "max_s")),
 )
 NODE_TIMELINE_COLUMNS = ("nodes_ready", "nodes_provisioning", "pods_pending")
+NODE_REPLICA_COLUMNS = ("replica", "requested_s", "ready_s", *(f"{p}_s" for p in PHASES))
+"""One row per replica that became ready: when it was requested and ready, and its phases."""
 
 
 class NodeLayer:
@@ -70,6 +80,10 @@ class NodeLayer:
         self._node_area, self._t_area = 0.0, 0.0
         self._node_area_at_warmup = 0.0
         self.timeline: list[tuple[int, int, int]] = []
+        self._node_changes = 0  # scans that added or removed nodes, so far
+        self._counted_changes = -1
+        self._counts = (0, 0)  # (nodes_ready, nodes_provisioning) as last counted
+        self._counts_until_s = -math.inf  # ... valid until this time (the next node ready)
 
     def _sample_pull(self) -> float:
         return float(self._pull.sample(self._rng, 1)[0])
@@ -126,7 +140,10 @@ class NodeLayer:
         while self._env.now < until_s:
             now = self._env.now
             self._touch(now)
+            before = len(self.cluster.nodes)
             added = self.cluster.scan(now, self._sample_provision)
+            if added or len(self.cluster.nodes) != before:
+                self._node_changes += 1
             self.peak_nodes = max(self.peak_nodes, len(self.cluster.nodes))
             for node in added:
                 self._node_times[node.node_id] = (node.added_s, node.ready_s)
@@ -155,6 +172,13 @@ class NodeLayer:
             )
         return out
 
+    def replica_rows(self) -> list[tuple[int, float, float, float, float, float, float]]:
+        """Rows of NODE_REPLICA_COLUMNS, in replica order: the per-replica view of `phases`."""
+        return [
+            (rid, self.requested_s[rid], self.ready_s[rid], *split)
+            for rid, split in sorted(self.phases().items())
+        ]
+
     def stats(self, warmup_s: float, duration_s: float) -> dict[str, float]:
         """The summary keys of the node layer: peak_nodes, node_seconds over the statistics
         window, cost (when a price is given) and each phase's mean and max time to ready."""
@@ -169,12 +193,43 @@ class NodeLayer:
             out[f"{name}_max_s"] = max(values)
         return out
 
-    def sample_timeline(self, n_sec: int) -> Generator[simpy.Event, Any, None]:
-        """One (nodes_ready, nodes_provisioning, pods_pending) row per whole second."""
-        for k in range(n_sec):
-            c = self.cluster
-            self.timeline.append((c.ready_nodes(k), c.provisioning_nodes(k), c.pending_pods()))
-            yield self._env.timeout(1.0)
+    def start_sampling(self, n_sec: int) -> None:
+        """Append one (nodes_ready, nodes_provisioning, pods_pending) row per whole second.
+
+        A row is read at the instant its one event comes up, after the coarse events queued
+        before it (the scan and the control tick of that second, and the replicas it started).
+        """
+        # NOTE: one reused event whose callback reads the row and queues the event again,
+        # rather than a SimPy process: the same place in the event queue as a process that
+        # yields `timeout(1)` (its first run is the process start: urgent, at t = 0), so the
+        # rows are the same, without a generator to resume every second.
+        env, event = self._env, simpy.Event(self._env)
+        event._ok, event._value = True, None  # a triggered event, as a Timeout is
+
+        left = [n_sec]
+
+        def on_second(_: simpy.Event) -> None:
+            self._sample(env.now)
+            left[0] -= 1
+            if left[0] > 0:
+                event.callbacks = [on_second]
+                env.schedule(event, NORMAL, 1.0)
+
+        if n_sec > 0:
+            event.callbacks = [on_second]
+            env.schedule(event, URGENT, 0.0)
+
+    def _sample(self, now: float) -> None:
+        # NOTE: the node counts change only when a scan adds or removes nodes or when a
+        # provisioning node's ready time passes, so they are counted again only then, not at
+        # every second. The Pending count is Cluster.pending_pods, inlined.
+        c = self.cluster
+        if now >= self._counts_until_s or self._node_changes != self._counted_changes:
+            self._counts = (c.ready_nodes(now), c.provisioning_nodes(now))
+            self._counts_until_s = c.next_ready_s(now)
+            self._counted_changes = self._node_changes
+        ready, provisioning = self._counts
+        self.timeline.append((ready, provisioning, len(c.pending) + c.pending_headroom))
 
     def mark_warmup(self, warmup_s: float) -> Generator[simpy.Event, Any, None]:
         """Read the node-seconds integral at warmup_s (the start of the statistics window)."""

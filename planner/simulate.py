@@ -20,6 +20,7 @@ The interface (metrics, recommend, sweep, report and loadtest rely on it):
         summary: pd.DataFrame    # one row per rep: SUMMARY_COLUMNS
         timeline: pd.DataFrame   # rep + TIMELINE_COLUMNS
         requests: pd.DataFrame | None   # rep + REQUEST_COLUMNS
+        replicas: pd.DataFrame | None   # rep + NODE_REPLICA_COLUMNS, only with `nodes:`
 
     SUMMARY_COLUMNS = ("rep", "requests", "n_200", "n_503", "n_504", "rate_503", "rate_504",
         "mean_wait_s", "p_wait", "latency_mean_s", "latency_p50_s", "latency_p95_s", "latency_p99_s",
@@ -71,7 +72,7 @@ from planner.errors import ScenarioError
 from planner.executors import map_in_order
 from planner.latency import LATENCY_BIN_EDGES_S, hist_percentile
 from planner.model import TIMED_OUT_KEEPS_SLOT
-from planner.model_nodes import NODE_SUMMARY_COLUMNS, NODE_TIMELINE_COLUMNS
+from planner.model_nodes import NODE_REPLICA_COLUMNS, NODE_SUMMARY_COLUMNS, NODE_TIMELINE_COLUMNS
 from planner.progress import Progress, ProgressMode
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ class RepResult:
     timeline: list[tuple[Any, ...]]
     requests: list[tuple[Any, ...]] | None
     latency_hist: np.ndarray
+    replicas: list[tuple[Any, ...]] | None = None  # NODE_REPLICA_COLUMNS rows, with nodes only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +129,9 @@ class Results:
     summary: pd.DataFrame
     timeline: pd.DataFrame
     requests: pd.DataFrame | None
+    # With `nodes:` only: one row per replica that became ready, its time to ready split into
+    # phases (planner.model_nodes.NODE_REPLICA_COLUMNS).
+    replicas: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe plain data (`planner.plain`): the scenario, each frame as row dicts."""
@@ -190,6 +195,7 @@ def run_rep(
         timeline=out.timeline,
         requests=out.requests,
         latency_hist=out.latency_hist,
+        replicas=out.replicas,
     )
 
 
@@ -222,7 +228,15 @@ def results_from_reps(scenario: Scenario, reps: Sequence[RepResult]) -> Results:
         requests = pd.concat(
             [_frame(r.requests or [], REQUEST_COLUMNS, r.seed) for r in reps], ignore_index=True
         )
-    return Results(scenario=scenario, summary=summary, timeline=timeline, requests=requests)
+    replicas = None
+    if with_nodes:
+        replicas = pd.concat(
+            [_frame(r.replicas or [], NODE_REPLICA_COLUMNS, r.seed) for r in reps],
+            ignore_index=True,
+        )
+    return Results(
+        scenario=scenario, summary=summary, timeline=timeline, requests=requests, replicas=replicas
+    )
 
 
 def run(

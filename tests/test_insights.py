@@ -87,3 +87,63 @@ def test_no_503s_says_so() -> None:
     ex = explain_503s(frame([0, 0, 0], [0, 1, 0], [1, 1, 1]), max_replicas=3)
     assert ex.n_503_per_rep == 0 and ex.first_503_s is None
     assert describe(ex) == ["No 503 responses after warm-up (30 requests)."]
+
+
+def replica_table(rows: list[tuple[int, float, float, float, float, float, float]]) -> pd.DataFrame:
+    """The node layer's replica table: rep, requested_s, ready_s and the four phases."""
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "rep",
+            "requested_s",
+            "ready_s",
+            "node_wait_s",
+            "node_provisioning_s",
+            "image_pull_s",
+            "cold_start_s",
+        ],
+    )
+
+
+def test_node_phases_pick_the_replicas_on_their_way_during_the_503s() -> None:
+    """Only replicas requested before a rep's last 503 second ends and ready after its first
+    count; their phase means are per replica, their count per replication."""
+    tl = pd.concat(
+        [
+            frame([0, 0, 4, 4, 0, 0], [0, 2, 2, 2, 0, 0], [1, 1, 1, 1, 3, 3], rep=0),
+            frame([0, 0, 0, 2, 0, 0], [0, 0, 1, 1, 0, 0], [1, 1, 1, 1, 2, 2], rep=1),
+        ]
+    )
+    reps = replica_table(
+        [
+            (0, 0.0, 0.0, 0, 0, 0, 0),  # ready before the 503s: not counted
+            (0, 1.0, 4.5, 0.5, 2.0, 0.5, 0.5),  # counted
+            (0, 3.5, 5.0, 0.0, 0.0, 0.0, 1.5),  # requested within the last 503 second: counted
+            (0, 4.0, 9.0, 0, 0, 0, 5.0),  # requested after the 503s: not counted
+            (1, 2.0, 4.0, 0.0, 0.0, 0.0, 2.0),  # rep 1's 503s are at t = 3: counted
+            (1, 1.0, 2.9, 0, 0, 0, 1.9),  # ready before rep 1's 503s: not counted
+        ]
+    )
+    ex = explain_503s(tl, replicas=reps)
+    assert ex.nodes is not None
+    assert ex.nodes.replicas_per_rep == pytest.approx(3 / 2)
+    assert ex.nodes.waited_per_rep == pytest.approx(1 / 2)
+    assert ex.nodes.mean_s == pytest.approx((0.5 / 3, 2.0 / 3, 0.5 / 3, 4.0 / 3))
+    assert ex.nodes.main == "cold_start"
+    line = describe(ex)[-1]
+    assert line.startswith(
+        "The 503s came while 1.5 replicas per replication were on their way to ready, "
+        "0.5 of them waiting for a node: cold start 1 s of their 2 s to ready on average"
+    )
+    assert "deployment.min_replicas" in line
+
+
+def test_no_node_sentence_without_503s_or_without_the_table() -> None:
+    """A clean run says nothing about nodes; a timeline alone keeps today's sentences."""
+    reps = replica_table([(0, 0.0, 1.5, 0, 1.0, 0, 0.5)])
+    clean = explain_503s(frame([0, 0, 0], [0, 1, 0], [1, 1, 1]), replicas=reps)
+    assert clean.nodes is None
+    tl = frame([0, 3, 0], [0, 1, 0], [1, 1, 2])
+    assert explain_503s(tl).nodes is None
+    assert describe(explain_503s(tl, replicas=reps))[:-1] != describe(explain_503s(tl))
+    assert "(cold start)." in describe(explain_503s(tl))[1]

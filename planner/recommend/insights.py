@@ -5,16 +5,29 @@ per replication, what share of them fell in seconds when replicas were still sta
 spike outran cold starts) or when the deployment was already at `max_replicas` (the ceiling was
 too low), and the worst minute. `describe(explanation)` turns it into sentences for
 `planner simulate`. Pure pandas on the documented timeline columns; no simulation here.
+
+With a node layer (`nodes:` in the scenario) pass the per-replica phase table too
+(`Results.replicas`, or call `explain_results(results)`): the explanation then names the phase
+that held the missing capacity. The replicas that were on their way to ready while the 503s
+came (requested before the last 503, ready after the first) are the capacity that was
+missing; their mean time to ready is split into waiting for a node, node provisioning, image
+pull and cold start, and the largest part is named with what would shorten it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Explanation", "describe", "explain_503s"]
+from planner.model_nodes import PHASES
+
+if TYPE_CHECKING:
+    from planner.simulate import Results
+
+__all__ = ["Explanation", "NodePhases", "describe", "explain_503s", "explain_results"]
 
 WINDOW_S = 60
 
@@ -37,15 +50,59 @@ class Explanation:
     worst_end_s: float
     worst_503_per_rep: float
     worst_arrivals_per_rep: float
+    nodes: NodePhases | None = None  # with a node layer and its replica table only
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodePhases:
+    """The time to ready of the replicas that were on their way while the 503s came.
+
+    `mean_s` holds the mean seconds of each phase of `planner.model_nodes.PHASES`, in order:
+    waiting for a node (no node provisioning for it yet: the scan interval, or the pool at
+    max_nodes), node provisioning, image pull, cold start.
+    """
+
+    replicas_per_rep: float
+    waited_per_rep: float  # of those, the replicas that waited for a node (Pending)
+    mean_s: tuple[float, ...]
+
+    @property
+    def to_ready_s(self) -> float:
+        """Mean time from request to ready: the sum of the phases."""
+        return float(sum(self.mean_s))
+
+    @property
+    def main(self) -> str:
+        """The phase with the largest mean share of the time to ready (the first on ties)."""
+        return PHASES[int(np.argmax(self.mean_s))]
+
+
+def explain_results(results: Results) -> Explanation:
+    """`explain_503s` on a run's timeline and replica table, with the scenario's settings."""
+    scenario = results.scenario
+    dep = scenario.deployment
+    return explain_503s(
+        results.timeline,
+        warmup_s=scenario.warmup_s,
+        max_replicas=None if dep.autoscaler == "none" else int(dep.max_replicas),
+        replicas=results.replicas,
+    )
 
 
 def explain_503s(
-    timeline: pd.DataFrame, *, warmup_s: float = 0.0, max_replicas: int | None = None
+    timeline: pd.DataFrame,
+    *,
+    warmup_s: float = 0.0,
+    max_replicas: int | None = None,
+    replicas: pd.DataFrame | None = None,
 ) -> Explanation:
     """Summarise when and why 503s happened in a timeline (rep, t_s, arrivals, ready, starting).
 
     Shares are weighted by 503 count, so "90 % while starting" means nine in ten 503 responses
-    were given in a second when at least one replica was still cold.
+    were given in a second when at least one replica was still cold. `replicas` is the node
+    layer's per-replica table (`Results.replicas`: rep, requested_s, ready_s and one `<phase>_s`
+    column per phase); with it, `Explanation.nodes` splits the time to ready of the replicas
+    that were starting while the 503s came.
     """
     tl = timeline[timeline["t_s"] >= warmup_s]
     reps = int(tl["rep"].nunique()) if "rep" in tl.columns and len(tl) else 1
@@ -87,6 +144,33 @@ def explain_503s(
         worst_end_s=start + window,
         worst_503_per_rep=worst_503 / reps,
         worst_arrivals_per_rep=worst_arrivals / reps,
+        nodes=None if replicas is None else _node_phases(tl, replicas, reps),
+    )
+
+
+def _node_phases(tl: pd.DataFrame, replicas: pd.DataFrame, reps: int) -> NodePhases | None:
+    """Phases of the replicas requested before a rep's last 503 and ready after its first.
+
+    A 503 is counted in the second its request arrived, so the span of a rep's 503s is
+    [first second, last second + 1). None when there were no 503s or no such replica.
+    """
+    with_503 = tl[tl["n_503"] > 0]
+    if with_503.empty:
+        return None
+    if "rep" not in tl.columns:
+        with_503 = with_503.assign(rep=0)
+        replicas = replicas.assign(rep=0) if "rep" not in replicas.columns else replicas
+    span = with_503.groupby("rep")["t_s"].agg(["min", "max"])
+    rows = replicas.join(span, on="rep", how="inner")
+    during = rows[(rows["requested_s"] < rows["max"] + 1.0) & (rows["ready_s"] > rows["min"])]
+    if during.empty:
+        return None
+    means = tuple(float(during[f"{p}_s"].mean()) for p in PHASES)
+    pending_s = during[f"{PHASES[0]}_s"] + during[f"{PHASES[1]}_s"]
+    return NodePhases(
+        replicas_per_rep=len(during) / reps,
+        waited_per_rep=float((pending_s > 0).sum()) / reps,
+        mean_s=means,
     )
 
 
@@ -130,7 +214,9 @@ def describe(ex: Explanation, *, max_replicas: int | None = None) -> list[str]:
                 f"{100 * ex.share_while_starting:.0f} % of the 503s happened while replicas were "
                 f"starting (on average {ex.starting_during_503:.1f} starting, "
                 f"{ex.ready_during_503:.1f} ready): the load rose faster than new replicas "
-                "became ready (cold start)."
+                # With nodes, the sentence on the phases below says which part of the
+                # start-up it was; without them, the start-up is the cold start.
+                + ("became ready." if ex.nodes is not None else "became ready (cold start).")
             )
         if ex.share_at_max is not None and ex.share_at_max > 0 and max_replicas is not None:
             lines.append(
@@ -151,6 +237,61 @@ def describe(ex: Explanation, *, max_replicas: int | None = None) -> list[str]:
             f"{_n(ex.worst_503_per_rep)} of {_n(ex.worst_arrivals_per_rep)} arrivals{per} "
             f"got 503 ({100 * wrate:.3g} %)."
         )
+        if ex.nodes is not None:
+            lines.append(_describe_nodes(ex.nodes, per))
     if ex.n_504_per_rep > 0:
         lines.append(f"{_n(ex.n_504_per_rep)} requests{per} ran past the scoring timeout (504).")
     return lines
+
+
+_PHASE_WORDS = {
+    "node_wait": "waiting for a node",
+    "node_provisioning": "node provisioning",
+    "image_pull": "image pull",
+    "cold_start": "cold start",
+}
+# What shortens each phase, in the scenario's own field names.
+_PHASE_HELP = {
+    "node_wait": (
+        "room held in advance would help: headroom pods (nodes.headroom_pods) or more warm "
+        "nodes (nodes.min_nodes); if the pool reached nodes.max_nodes, raise it"
+    ),
+    "node_provisioning": (
+        "room held in advance would help: headroom pods (nodes.headroom_pods) or more warm "
+        "nodes (nodes.min_nodes), so new replicas start on a Ready node"
+    ),
+    "image_pull": (
+        "nodes that already hold the image would help: more warm nodes (nodes.min_nodes), "
+        "or a smaller image"
+    ),
+    "cold_start": (
+        "more warm replicas would help (deployment.min_replicas), or a lower "
+        "target_utilization so the scale-up starts earlier"
+    ),
+}
+
+
+def _describe_nodes(ph: NodePhases, per: str) -> str:
+    """The node-layer sentence: which phase made up most of the time to ready, and the help."""
+    main = ph.main
+    one = ph.replicas_per_rep == 1
+    who = f"1 replica{per} was on its way" if one else f"{_n(ph.replicas_per_rep)} replicas{per}"
+    if not one:
+        who += " were on their way"
+    if ph.waited_per_rep == 0:
+        waited = "none of them waiting for a node" if not one else "not waiting for a node"
+    elif ph.waited_per_rep == ph.replicas_per_rep:
+        waited = "waiting for a node" if one else "all of them waiting for a node"
+    else:
+        waited = f"{_n(ph.waited_per_rep)} of them waiting for a node"
+    others = ", ".join(
+        f"{_PHASE_WORDS[p]} {s:.0f} s" for p, s in zip(PHASES, ph.mean_s, strict=True) if p != main
+    )
+    main_s = ph.mean_s[PHASES.index(main)]
+    their = "its" if one else "their"
+    return (
+        f"The 503s came while {who} to ready, {waited}: "
+        f"{_PHASE_WORDS[main]} {main_s:.0f} s of {their} {ph.to_ready_s:.0f} s to ready "
+        f"{'' if one else 'on average '}({others}). "
+        f"{_PHASE_HELP[main][0].upper()}{_PHASE_HELP[main][1:]}."
+    )
