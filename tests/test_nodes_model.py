@@ -160,3 +160,5 @@ def test_simulate_json_carries_the_node_figures() -> None:
     assert doc["cost"] == pytest.approx(doc["node_seconds"] / 3600 * price)
     for phase in ("node_wait", "node_provisioning", "image_pull", "cold_start"):
         assert 0 <= doc[f"{phase}_mean_s"] <= doc[f"{phase}_max_s"]
+    # "Why the 503s" names the node phase that held the capacity: provisioning (180 s here).
+    assert any("node provisioning" in line for line in doc["why_503"]), doc["why_503"]

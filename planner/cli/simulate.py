@@ -146,7 +146,9 @@ def simulate(
     )
     summary = summarise(results, scenario.slo)
     bound = _max_replicas(scenario)
-    explanation = explain_503s(results.timeline, warmup_s=scenario.warmup_s, max_replicas=bound)
+    explanation = explain_503s(
+        results.timeline, warmup_s=scenario.warmup_s, max_replicas=bound, replicas=results.replicas
+    )
     why = describe(explanation, max_replicas=bound)
     payload = {
         "scenario": scenario.name,
