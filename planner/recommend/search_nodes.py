@@ -317,12 +317,12 @@ def node_tradeoff(
             f"{_per_hour(chosen) - _per_hour(f):+.3g}{unit}."
         )
     kinds = (
-        ("More warm replicas instead", (0, 0)),  # (more headroom?, more warm nodes?)
-        ("More headroom pods instead", (1, 0)),
-        ("More warm nodes instead", (0, 1)),
+        ("More warm replicas instead", (False, False)),  # (more headroom?, more warm nodes?)
+        ("More headroom pods instead", (True, False)),
+        ("More warm nodes instead", (False, True)),
     )
 
-    def of_kind(c: Candidate, kind: tuple[int, int]) -> bool:
+    def of_kind(c: Candidate, kind: tuple[bool, bool]) -> bool:
         return c.nodes is not None and (c.nodes[0] > h0, c.nodes[1] > n0) == kind
 
     for words, kind in kinds:
@@ -335,12 +335,19 @@ def node_tradeoff(
         if passing:
             alt = min(passing, key=cost_key)
             delta = _per_hour(alt) - _per_hour(chosen)
+            fewer = [
+                c
+                for c in group
+                if not c.meets_slo and c.nodes == alt.nodes and c.key == (
+                    alt.min_replicas - 1, alt.max_replicas, alt.target_utilization)
+            ]  # fmt: skip
             lines.append(
                 f"{words}: {_setting(alt, chosen)} meets the SLO at {_per_hour(alt):.3g}{unit} "
                 f"({delta:+.3g}{unit} against the choice"
                 + ("" if alt.nodes is None or alt.nodes[0] == h0 else
                    f"; the headroom is {_holds(alt.nodes[0] - h0, slots, price)}")
-                + ")."
+                + ")"
+                + (f"; min_replicas {alt.min_replicas - 1} with it fails." if fewer else ".")
             )  # fmt: skip
         else:
             alt = min(group, key=lambda c: (c.summary.ci95["rate_503"][1], cost_key(c)))
