@@ -231,7 +231,16 @@ def render_search(result: SearchResult, console: Console) -> None:
     if c.nodes is not None:
         settings.add_row("headroom_pods", str(c.nodes[0]), result.reasons["headroom_pods"])
         settings.add_row("min_nodes", str(c.nodes[1]), result.reasons["min_nodes"])
-    settings.add_row("cost", _money(result, c), "mean over seeds, warm-up excluded")
+    if c.nodes is None:
+        settings.add_row("cost", _money(result, c), "mean over seeds, warm-up excluded")
+    else:  # the hours go to the "why" column: the value column stays narrow
+        value = f"{c.node_hours:.3g} node-h" if c.cost is None else f"{c.cost:,.{_digits(c.cost)}f}"
+        settings.add_row(
+            "cost",
+            value,
+            f"{c.node_hours:.3g} node-h, {c.replica_hours:.3g} replica-h; mean over seeds, "
+            "warm-up excluded",
+        )
     console.print(settings)
 
     df = sorted_candidates(result)
@@ -245,7 +254,9 @@ def render_search(result: SearchResult, console: Console) -> None:
         collapse_padding=True,  # fits 80 columns with the step column
     )
     with_nodes = c.nodes is not None
-    heads = ("min", "max", "target", "503 mean", "503 upper", "p99 upper")
+    # With nodes the judged upper bound stays and the mean goes: two node columns must fit.
+    heads = ("min", "max", "target", *(() if with_nodes else ("503 mean",)), "503 upper")
+    heads = (*heads, "p99 upper")
     for name in (*heads, *(("head", "nodes") if with_nodes else ()), "cost"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("SLO", min_width=13)  # "pass ◀ chosen" must not be cut
@@ -262,7 +273,7 @@ def render_search(result: SearchResult, console: Console) -> None:
             str(row["min_replicas"]),
             str(row["max_replicas"]),
             f"{row['target_utilization']:g}",
-            _rate(row["rate_503"]),
+            *(() if with_nodes else (_rate(row["rate_503"]),)),
             _rate(row["rate_503_upper"]),
             _secs(row["latency_p99_upper_s"]),
             *nodes,
@@ -288,7 +299,9 @@ def render_search(result: SearchResult, console: Console) -> None:
     console.print(f"[bold]Minimality[/bold]: {result.minimality}")
     console.print(f"[bold]Minimality of the maximum[/bold]: {result.max_minimality}")
     for note in result.monotone_violations:
-        console.print(f"[yellow]Assumption broken[/yellow] (more replicas, more 503s): {note}")
+        node = ": headroom_pods " in note or ": min_nodes " in note
+        more = "more headroom or warm nodes" if node else "more replicas"
+        console.print(f"[yellow]Assumption broken[/yellow] ({more}, more 503s): {note}")
     if result.budget_exhausted:
         console.print(f"[yellow]{BUDGET_NOTE}[/yellow]")
     start = ""

@@ -271,8 +271,8 @@ class Evaluator:
         node_hours = None
         if self.nodes is not None:
             node_hours = summary.values["node_seconds"] / 3600.0
-            if "cost" in summary.values:  # node-hours × nodes.price_per_hour
-                cost = summary.values["cost"] + (cost or 0.0)
+            if scenario.nodes is not None and scenario.nodes.price_per_hour is not None:
+                cost = summary.values["cost"] + (cost or 0.0)  # node-hours × price_per_hour
         cand = Candidate(
             min_replicas=min_replicas,
             max_replicas=max_replicas,
