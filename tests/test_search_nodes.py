@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from planner import metrics, simulate
 from planner.cli import app
 from planner.cli._search_render import render_search, search_to_dict, sorted_candidates
-from planner.recommend.evaluate import CANDIDATE_COLUMNS, NODE_COLUMNS, Candidate
+from planner.recommend.evaluate import CANDIDATE_COLUMNS, NODE_COLUMNS, Candidate, Evaluator
 from planner.recommend.search import SearchResult, search_settings
+from planner.recommend.search_steps import cost_key
 from planner.scenario import Scenario, load_scenario, with_overrides
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
@@ -140,6 +141,28 @@ def test_the_price_scales_the_money_and_zero_falls_to_replica_hours(spike: Scena
     zero = search_settings(free, processes=1, progress=False, targets=(0.8,))
     assert (zero.candidates["cost"] == 0).all()
     assert zero.chosen.replica_hours == pytest.approx(_passing(zero)["replica_hours"].min())
+
+
+@pytest.mark.parametrize("price", [PRICE, 1e6, 0.0])
+def test_money_ranks_first_and_a_free_node_falls_to_replica_hours(
+    fast: Scenario, price: float
+) -> None:
+    """Two passing candidates: 13 warm replicas on the file's nodes, and 10 replicas with 8
+    headroom pods (two more nodes, fewer replica-hours). Priced nodes (any price) rank the
+    warm replicas first, by money; free nodes (price 0) tie in money and rank the headroom
+    first, by replica-hours."""
+    scenario = with_overrides(fast, {"nodes.price_per_hour": price}, warn=False)
+    ev = Evaluator(scenario, base_rps=4.0, price=None, pool=None, budget=10)
+    warm = ev(13, 15, 0.8)
+    ev.nodes = (8, 1)
+    headroom = ev(10, 15, 0.8)
+    assert warm.meets_slo and headroom.meets_slo
+    assert headroom.replica_hours < warm.replica_hours
+    assert headroom.node_hours is not None and warm.node_hours is not None
+    assert headroom.node_hours > warm.node_hours
+    assert warm.cost == pytest.approx(warm.node_hours * price, rel=1e-12)
+    first = min((warm, headroom), key=cost_key)
+    assert first is (warm if price > 0 else headroom)
 
 
 def test_a_replica_price_adds_to_the_node_cost(spike: Scenario) -> None:
