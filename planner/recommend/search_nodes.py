@@ -214,7 +214,8 @@ def _setting(c: Candidate, chosen: Candidate | None = None) -> str:
 def _ready(c: Candidate) -> str:
     v = c.summary.values
     return (
-        f"slowest time to ready {v['node_wait_max_s'] + v['node_provisioning_max_s']:.0f} s for "
+        "slowest time to ready (replicas started at t = 0 included) "
+        f"{v['node_wait_max_s'] + v['node_provisioning_max_s']:.0f} s for "
         f"a node ({v['node_provisioning_max_s']:.0f} s provisioning), "
         f"{v['image_pull_max_s']:.0f} s image pull, {v['cold_start_max_s']:.0f} s cold start"
     )
