@@ -136,6 +136,7 @@ def test_the_price_scales_the_money_and_zero_falls_to_replica_hours(spike: Scena
     huge = with_overrides(spike, {"nodes.price_per_hour": 1e6}, warn=False)
     dear = search_settings(huge, processes=1, progress=False, targets=(0.8,))
     assert (dear.chosen.key, dear.chosen.nodes) == (normal.chosen.key, normal.chosen.nodes)
+    assert normal.chosen.node_hours is not None
     assert dear.chosen.cost == pytest.approx(normal.chosen.node_hours * 1e6, rel=1e-12)
     free = with_overrides(spike, {"nodes.price_per_hour": 0}, warn=False)
     zero = search_settings(free, processes=1, progress=False, targets=(0.8,))
@@ -257,3 +258,43 @@ def test_cli_prints_and_exports_the_node_settings() -> None:
     lib = search_settings(scenario, processes=1, progress=False)
     assert (data["nodes"]["headroom_pods"], data["nodes"]["min_nodes"]) == lib.chosen.nodes
     assert data["cost"] == pytest.approx(lib.chosen.cost)
+
+
+def test_initial_nodes_follow_min_nodes_unless_the_file_sets_them(spike: Scenario) -> None:
+    """The file sets initial_nodes 2: it stays 2 below min_nodes 2 and rises with min_nodes
+    above; a file without it starts at min_nodes, as the schema's default does."""
+    ev = Evaluator(spike, base_rps=4.0, price=None, pool=None, budget=10)
+    starts = {}
+    for min_nodes in (1, 4):
+        ev.nodes = (0, min_nodes)
+        starts[min_nodes] = ev(2, 4, 0.8).results.scenario.nodes.initial_nodes  # type: ignore[union-attr]
+    assert starts == {1: 2, 4: 4}
+    spec = {k: v for k, v in spike.spec["nodes"].items() if k != "initial_nodes"}
+    unset = with_overrides(spike, {"nodes": spec}, warn=False)
+    ev = Evaluator(unset, base_rps=4.0, price=None, pool=None, budget=10)
+    ev.nodes = (0, 3)
+    assert ev(2, 4, 0.8).results.scenario.nodes.initial_nodes == 3  # type: ignore[union-attr]
+
+
+def test_a_small_budget_says_the_node_settings_were_not_tried(spike: Scenario) -> None:
+    """With a budget spent before the node stage, the node reasons say nothing else was tried."""
+    r = search_settings(spike, processes=1, progress=False, targets=(0.8,), max_simulations=6)
+    assert r.budget_exhausted and r.simulations == 6
+    assert "nodes" not in set(r.candidates["step"])
+    assert "no other value was evaluated" in r.reasons["headroom_pods"]
+    assert "no other value was evaluated" in r.reasons["min_nodes"]
+
+
+def test_html_report_has_the_trade_off(fast_result: SearchResult, tmp_path: Path) -> None:
+    """The HTML report of a node search has the trade-off section and the node settings."""
+    from planner.cli._search_render import search_html_sections
+    from planner.report import write_html
+
+    sections = dict(search_html_sections(fast_result))
+    assert sections["Warm replicas, warm nodes and headroom pods"] == "\n\n".join(
+        fast_result.node_tradeoff
+    )
+    settings = sections["Recommended settings"]
+    assert (settings["headroom_pods"], settings["min_nodes"]) == fast_result.chosen.nodes
+    path = write_html(tmp_path / "r.html", title="nodes", sections=list(sections.items()))
+    assert "headroom_pods" in Path(path).read_text()

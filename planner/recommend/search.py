@@ -352,7 +352,11 @@ def search_settings(
             seeds=len(ev.seeds),
             rule_max=max(rule_max[chosen.target_utilization], chosen.min_replicas),
         )
-        | ({} if ev.file_nodes is None else node_reasons(chosen, node_near, ev.file_nodes)),
+        | (
+            {}
+            if ev.file_nodes is None
+            else node_reasons(chosen, node_near, ev.file_nodes, ev.order)
+        ),
         monotone_violations=(
             *monotone_violations(ev.order),
             *node_monotone_violations(ev.order),

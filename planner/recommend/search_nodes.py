@@ -229,7 +229,10 @@ def _holds(pods: int, slots: int, price: float | None) -> str:
 
 
 def node_reasons(
-    chosen: Candidate, near: Sequence[Candidate], file_nodes: tuple[int, int]
+    chosen: Candidate,
+    near: Sequence[Candidate],
+    file_nodes: tuple[int, int],
+    candidates: Sequence[Candidate],
 ) -> dict[str, str]:
     """Why the chosen headroom_pods and min_nodes: their neighbours' verdicts, the file's."""
     assert chosen.nodes is not None
@@ -246,7 +249,13 @@ def node_reasons(
              and c.nodes[1 - i] == chosen.nodes[1 - i]),
             None,
         )  # fmt: skip
-        if value == file_value:
+        more = [c for c in candidates if c.nodes is not None and c.nodes[i] > file_value]
+        if value == file_value and not more:
+            text = (
+                f"the file's {file_value}: no other value was evaluated (the max_simulations "
+                "budget ran out first)"
+            )
+        elif value == file_value:
             text = f"the file's {file_value}: more was tried and costs more or fails (see below)"
         elif name == "headroom_pods":
             text = (
