@@ -298,3 +298,15 @@ def test_html_report_has_the_trade_off(fast_result: SearchResult, tmp_path: Path
     assert (settings["headroom_pods"], settings["min_nodes"]) == fast_result.chosen.nodes
     path = write_html(tmp_path / "r.html", title="nodes", sections=list(sections.items()))
     assert "headroom_pods" in Path(path).read_text()
+
+
+def test_a_files_headroom_that_costs_more_is_dropped(fast: Scenario) -> None:
+    """A file holding 8 headroom pods and 2 warm nodes: the search also tries none, and the
+    choice costs less than every passing candidate at the file's node settings."""
+    dear = with_overrides(fast, {"nodes.headroom_pods": 8, "nodes.min_nodes": 2}, warn=False)
+    r = search_settings(dear, processes=1, progress=False, targets=(0.8,))
+    df = _passing(r)
+    at_file = df[(df["headroom_pods"] == 8) & (df["min_nodes"] == 2)]
+    assert r.chosen.nodes is not None and r.chosen.nodes[0] < 8
+    assert r.chosen.cost is not None and r.chosen.cost < at_file["cost"].astype(float).min()
+    assert r.reasons["headroom_pods"].startswith("none (the file's 8")

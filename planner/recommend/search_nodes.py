@@ -17,21 +17,24 @@ Every slot of a node costs the same (price_per_hour / pods per node), so money d
 how many nodes each choice keeps, when, and what the SLO needs.
 
 How it stays at a few dozen simulations:
-- The settings tried: headroom_pods in whole nodes' worth (pods per node × 1, 2, ... up to the
-  nodes the max_replicas beyond the file's warm nodes need; at most three of them: one node,
-  the middle, all), at the file's min_nodes; and min_nodes in {the nodes that hold
-  max_replicas, the nodes that hold min_replicas} above the file's, at the file's headroom.
-  Those whose cheapest possible cost (their warm nodes for the whole measured time) exceeds the
-  best passing candidate are skipped; the others run cheapest first.
+- The settings tried: headroom_pods in whole nodes' worth added to the file's (pods per node ×
+  1, 2, ... up to the nodes the max_replicas beyond the file's warm nodes need; at most three of
+  them: one node, the middle, all), and 0 when the file has some, at the file's min_nodes; and
+  min_nodes in {the nodes that hold max_replicas, the nodes that hold min_replicas} other than
+  the file's, at the file's headroom. Those whose cheapest possible cost (their warm nodes for
+  the whole measured time) exceeds the best passing candidate are skipped; the others run
+  cheapest first.
 - ASSUMPTION (monotone in headroom_pods and in min_nodes): with the replica settings fixed,
   more headroom or more warm nodes never add 503s (they only add room) and never lower the
   cost. So the warm-replica answer, which passes at the file's node settings, should pass at
   any larger headroom or min_nodes: each setting's min_replicas search starts there (evaluated,
-  not trusted) and gallops down, then bisects (`search_steps.search_target`). Evaluated points
-  that break the assumption are listed (`node_monotone_violations`).
-- At the final settings, one node's worth of headroom fewer and one warm node fewer are
-  evaluated too (`settle_all`): a cheaper passing one becomes the choice, like min − 1 and
-  max − 1 (`search_steps.settle`). The budget (max_simulations) bounds it all.
+  not trusted) and gallops down, then bisects (`search_steps.search_target`); at a smaller
+  setting it gallops up first. Evaluated points that break the assumption are listed
+  (`node_monotone_violations`).
+- At the final settings, one node's worth of headroom fewer, one warm node fewer (where the
+  choice differs from the file) and the file's node settings are evaluated too (`settle_all`):
+  a cheaper passing one becomes the choice, like min − 1 and max − 1 (`search_steps.settle`).
+  The budget (max_simulations) bounds it all.
 """
 
 from __future__ import annotations
@@ -84,8 +87,10 @@ def node_settings(ev: Evaluator, best: Candidate) -> list[tuple[int, int]]:
     steps = sorted({1, (whole + 1) // 2, whole} if whole > MAX_HEADROOM_SETTINGS else
                    set(range(1, whole + 1)))  # fmt: skip
     out = [(h0 + k * slots, n0) for k in steps if k > 0]
+    if h0 > 0:
+        out.append((0, n0))  # the file's headroom may be more than the spike needs
     for n in sorted({math.ceil(best.max_replicas / slots), math.ceil(best.min_replicas / slots)}):
-        if n0 < n <= nodes.max_nodes:
+        if n != n0 and n <= nodes.max_nodes:
             out.append((h0, n))
     return out
 
@@ -129,7 +134,10 @@ def _node_neighbours(ev: Evaluator, chosen: Candidate) -> list[Candidate]:
     h0, n0 = ev.file_nodes
     slots = slots_per_node(ev.scenario)
     out: list[Candidate] = []
-    fewer = [(max(h0, h - slots), n) if h > h0 else None, (h, n - 1) if n > n0 else None]
+    fewer = [
+        (max(0, h - slots), n) if h != h0 and h > 0 else None,
+        (h, n - 1) if n != n0 and n > 0 else None,
+    ]
     if (h, n) != (h0, n0) and (h0, n0) not in fewer:
         fewer.append((h0, n0))  # the file's node settings at the same replica settings
     for setting in fewer:
@@ -249,24 +257,26 @@ def node_reasons(
              and c.nodes[1 - i] == chosen.nodes[1 - i]),
             None,
         )  # fmt: skip
-        more = [c for c in candidates if c.nodes is not None and c.nodes[i] > file_value]
+        more = [c for c in candidates if c.nodes is not None and c.nodes[i] != file_value]
         if value == file_value and not more:
             text = (
                 f"the file's {file_value}: no other value was evaluated (the max_simulations "
                 "budget ran out first)"
             )
         elif value == file_value:
-            text = f"the file's {file_value}: more was tried and costs more or fails (see below)"
+            text = f"the file's {file_value}: others were tried and cost more or fail (see below)"
+        elif name == "headroom_pods" and value == 0:
+            text = f"none (the file's {file_value} cost more, or fewer fail: see below)"
         elif name == "headroom_pods":
             text = (
-                f"{_holds(h - file_nodes[0], slots, price)} of placeholders: a replica "
-                "preempts one at once instead of waiting for a new node"
+                f"{_holds(h, slots, price)} of placeholders (the file's {file_value}): a "
+                "replica preempts one at once instead of waiting for a new node"
             )
         else:
             text = (
-                f"{n} warm nodes ({n - file_value} more than the file's, "
-                + ("" if price is None else f"{(n - file_value) * price:.3g}/h, ")
-                + "empty room for replicas to start without a new node)"
+                f"{n} warm nodes (the file's {file_value}"
+                + ("" if price is None else f", {n * price:.3g}/h")
+                + "; empty room for replicas to start without a new node)"
             )
         if below is not None:
             verdict = "fails" if not below.meets_slo else "passes but costs more"
@@ -314,26 +324,33 @@ def node_tradeoff(
     same = [c for c in candidates if c.key == chosen.key and c.nodes == file_nodes]
     if chosen.nodes != file_nodes and same:
         f = same[0]
-        verdict = "also meet the SLO" if f.meets_slo else "fail: " + "; ".join(f.summary.reasons)
-        added = (("headroom", chosen.nodes[0] > h0), ("warm nodes", chosen.nodes[1] > n0))
-        fv = f.summary.values
-        lines.append(
-            f"At the file's headroom_pods {h0} and min_nodes {n0} the same replica settings "
-            f"{verdict} ({_per_hour(f):.3g}{unit}); {_ready(f)}. The choice's "
-            + " and ".join(w for w, more in added if more)
-            + " cut the slowest wait for a node from "
-            f"{fv['node_wait_max_s'] + fv['node_provisioning_max_s']:.0f} s to "
-            f"{v['node_wait_max_s'] + v['node_provisioning_max_s']:.0f} s, for "
-            f"{_per_hour(chosen) - _per_hour(f):+.3g}{unit}."
-        )
+        change = f"{_per_hour(chosen) - _per_hour(f):+.3g}{unit}"
+        if f.meets_slo:
+            lines.append(
+                f"At the file's headroom_pods {h0} and min_nodes {n0} the same replica settings "
+                f"also meet the SLO, at {_per_hour(f):.3g}{unit}: the choice costs {change} "
+                "against them."
+            )
+        else:
+            changed = (("headroom", chosen.nodes[0] != h0), ("warm nodes", chosen.nodes[1] != n0))
+            fv = f.summary.values
+            lines.append(
+                f"At the file's headroom_pods {h0} and min_nodes {n0} the same replica settings "
+                f"fail: {'; '.join(f.summary.reasons)} ({_per_hour(f):.3g}{unit}); {_ready(f)}. "
+                "The choice's "
+                + " and ".join(w for w, differs in changed if differs)
+                + " cut the slowest wait for a node from "
+                f"{fv['node_wait_max_s'] + fv['node_provisioning_max_s']:.0f} s to "
+                f"{v['node_wait_max_s'] + v['node_provisioning_max_s']:.0f} s, for {change}."
+            )
     kinds = (
-        ("More warm replicas instead", (False, False)),  # (more headroom?, more warm nodes?)
-        ("More headroom pods instead", (True, False)),
-        ("More warm nodes instead", (False, True)),
+        ("Warm replicas at the file's node settings instead", (False, False)),
+        ("Other headroom_pods instead", (True, False)),  # (headroom differs?, min_nodes differs?)
+        ("Other min_nodes instead", (False, True)),
     )
 
     def of_kind(c: Candidate, kind: tuple[bool, bool]) -> bool:
-        return c.nodes is not None and (c.nodes[0] > h0, c.nodes[1] > n0) == kind
+        return c.nodes is not None and (c.nodes[0] != h0, c.nodes[1] != n0) == kind
 
     for words, kind in kinds:
         if of_kind(chosen, kind):
@@ -354,8 +371,8 @@ def node_tradeoff(
             lines.append(
                 f"{words}: {_setting(alt, chosen)} meets the SLO at {_per_hour(alt):.3g}{unit} "
                 f"({delta:+.3g}{unit} against the choice"
-                + ("" if alt.nodes is None or alt.nodes[0] == h0 else
-                   f"; the headroom is {_holds(alt.nodes[0] - h0, slots, price)}")
+                + ("" if alt.nodes is None or alt.nodes[0] == 0 else
+                   f"; the headroom is {_holds(alt.nodes[0], slots, price)}")
                 + ")"
                 + (f"; min_replicas {alt.min_replicas - 1} with it fails." if fewer else ".")
             )  # fmt: skip
