@@ -57,9 +57,17 @@ def _secs(x: float) -> str:
 
 def _money(result: SearchResult, cand: Candidate) -> str:
     hours = f"{cand.replica_hours:.3g} replica-h"
+    if cand.node_hours is not None:
+        hours = f"{cand.node_hours:.3g} node-h, {hours}"
     if cand.cost is None:
         return hours
-    return f"{cand.cost:,.2f} ({hours})"
+    digits = 2 if cand.node_hours is None else _digits(cand.cost)
+    return f"{cand.cost:,.{digits}f} ({hours})"
+
+
+def _digits(cost: float) -> int:
+    """Decimals for money: two, more for small sums (a node-hour is a fraction of a unit)."""
+    return 2 if abs(cost) >= 10 or cost == 0 else 3 if abs(cost) >= 1 else 4
 
 
 def _candidate_dict(cand: Candidate | None) -> dict[str, Any] | None:
@@ -78,9 +86,23 @@ def sorted_candidates(result: SearchResult) -> pd.DataFrame:
         & (df["max_replicas"] == c.max_replicas)
         & (df["target_utilization"] == c.target_utilization)
     )
-    return df.sort_values(
-        ["replica_hours", "min_replicas", "target_utilization"], ascending=[True, True, False]
-    ).reset_index(drop=True)
+    if c.nodes is None:
+        return df.sort_values(
+            ["replica_hours", "min_replicas", "target_utilization"], ascending=[True, True, False]
+        ).reset_index(drop=True)
+    # With nodes, cheapest is money (node-hours without a node price): `search_steps.cost_key`.
+    df["chosen"] &= (df["headroom_pods"] == c.nodes[0]) & (df["min_nodes"] == c.nodes[1])
+    priced = c.results.scenario.nodes is not None and (
+        c.results.scenario.nodes.price_per_hour is not None
+    )
+    ranked = df["cost"].astype(float) if priced else df["node_hours"]
+    order = ["_ranked", "replica_hours", "min_replicas", "target_utilization", "headroom_pods"]
+    return (
+        df.assign(_ranked=ranked)
+        .sort_values([*order, "min_nodes"], ascending=[True, True, True, False, True, True])
+        .drop(columns="_ranked")
+        .reset_index(drop=True)
+    )
 
 
 def search_to_dict(result: SearchResult) -> dict[str, Any]:
@@ -141,12 +163,37 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
         "elapsed_s": round(result.elapsed_s, 3),
         "budget_exhausted": result.budget_exhausted,
         "monotone_violations": list(result.monotone_violations),
+        **_nodes_dict(result),
         "closed_form": None if closed is None else closed.to_dict(),
         "summary": s.to_json_dict(),
         "candidates": [
             {k: (v if isinstance(v, str | bool) else _num(v)) for k, v in row.items()}
             for row in sorted_candidates(result).to_dict("records")
         ],
+    }
+
+
+def _nodes_dict(result: SearchResult) -> dict[str, Any]:
+    """The node pool's recommended settings and the trade-off (empty without `nodes:`)."""
+    c = result.chosen
+    nodes = c.results.scenario.nodes
+    if c.nodes is None or nodes is None:
+        return {}
+    return {
+        "nodes": {
+            "vm_size": nodes.vm_size,
+            "headroom_pods": c.nodes[0],
+            "min_nodes": c.nodes[1],
+            "initial_nodes": nodes.initial_nodes,
+            "max_nodes": nodes.max_nodes,
+            "price_per_hour": _num(nodes.price_per_hour),
+            "cost_unit": "node-hours" if nodes.price_per_hour is None else "money",
+            "node_hours": _num(c.node_hours),
+            "peak_nodes": _num(c.summary.values["peak_nodes"]),
+            "reasons": {k: result.reasons[k] for k in ("headroom_pods", "min_nodes")},
+            "tradeoff": list(result.node_tradeoff),
+            "neighbours": [_candidate_dict(n) for n in result.node_neighbours],
+        }
     }
 
 
@@ -181,7 +228,19 @@ def render_search(result: SearchResult, console: Console) -> None:
         _secs(s.values["latency_p99_s"]),
         f"upper bound {_secs(s.ci95['latency_p99_s'][1])}; {slo_p99}",
     )
-    settings.add_row("cost", _money(result, c), "mean over seeds, warm-up excluded")
+    if c.nodes is not None:
+        settings.add_row("headroom_pods", str(c.nodes[0]), result.reasons["headroom_pods"])
+        settings.add_row("min_nodes", str(c.nodes[1]), result.reasons["min_nodes"])
+    if c.nodes is None:
+        settings.add_row("cost", _money(result, c), "mean over seeds, warm-up excluded")
+    else:  # the hours go to the "why" column: the value column stays narrow
+        value = f"{c.node_hours:.3g} node-h" if c.cost is None else f"{c.cost:,.{_digits(c.cost)}f}"
+        settings.add_row(
+            "cost",
+            value,
+            f"{c.node_hours:.3g} node-h, {c.replica_hours:.3g} replica-h; mean over seeds, "
+            "warm-up excluded",
+        )
     console.print(settings)
 
     df = sorted_candidates(result)
@@ -194,22 +253,30 @@ def render_search(result: SearchResult, console: Console) -> None:
         show_edge=False,
         collapse_padding=True,  # fits 80 columns with the step column
     )
-    for name in ("min", "max", "target", "503 mean", "503 upper", "p99 upper", "cost"):
+    with_nodes = c.nodes is not None
+    # With nodes the judged upper bound stays and the mean goes: two node columns must fit.
+    heads = ("min", "max", "target", *(() if with_nodes else ("503 mean",)), "503 upper")
+    heads = (*heads, "p99 upper")
+    for name in (*heads, *(("head", "nodes") if with_nodes else ()), "cost"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("SLO", min_width=13)  # "pass ◀ chosen" must not be cut
     table.add_column("step")  # last: cut before the verdict on a narrow terminal
     for row in shown.to_dict("records"):
         cost = f"{row['replica_hours']:.3g} h"
+        if with_nodes:
+            cost = f"{row['node_hours']:.3g} node-h"
         if row["cost"] is not None and not _isnan(row["cost"]):
-            cost = f"{row['cost']:,.2f}"
+            cost = f"{row['cost']:,.{_digits(row['cost']) if with_nodes else 2}f}"
         verdict = "pass" if row["meets_slo"] else "FAIL"
+        nodes = (str(row["headroom_pods"]), str(row["min_nodes"])) if with_nodes else ()
         table.add_row(
             str(row["min_replicas"]),
             str(row["max_replicas"]),
             f"{row['target_utilization']:g}",
-            _rate(row["rate_503"]),
+            *(() if with_nodes else (_rate(row["rate_503"]),)),
             _rate(row["rate_503_upper"]),
             _secs(row["latency_p99_upper_s"]),
+            *nodes,
             cost,
             verdict + (" ◀ chosen" if row["chosen"] else ""),
             row["step"],
@@ -225,10 +292,16 @@ def render_search(result: SearchResult, console: Console) -> None:
             f"{failing.max_replicas}, target {failing.target_utilization:g} "
             f"({_money(result, failing)}): {failing.reason}"
         )
+    if result.node_tradeoff:
+        console.print("[bold]Warm replicas, warm nodes and headroom pods[/bold]:")
+        for line in result.node_tradeoff:
+            console.print(f"- {line}")
     console.print(f"[bold]Minimality[/bold]: {result.minimality}")
     console.print(f"[bold]Minimality of the maximum[/bold]: {result.max_minimality}")
     for note in result.monotone_violations:
-        console.print(f"[yellow]Assumption broken[/yellow] (more replicas, more 503s): {note}")
+        node = ": headroom_pods " in note or ": min_nodes " in note
+        more = "more headroom or warm nodes" if node else "more replicas"
+        console.print(f"[yellow]Assumption broken[/yellow] ({more}, more 503s): {note}")
     if result.budget_exhausted:
         console.print(f"[yellow]{BUDGET_NOTE}[/yellow]")
     start = ""
@@ -258,8 +331,12 @@ def search_html_sections(result: SearchResult) -> list[tuple[str, Any]]:
         "predicted_rate_503_ci95", "latency_p99_s", "latency_p99_s_ci95", "replica_hours", "cost",
     )  # fmt: skip
     settings = {key: data[key] for key in keys}
+    if "nodes" in data:
+        settings |= {k: data["nodes"][k] for k in ("headroom_pods", "min_nodes", "node_hours")}
     df = sorted_candidates(result)
     x = "cost" if result.cost_per_replica_hour is not None else "replica_hours"
+    if c.node_hours is not None:
+        x = "node_hours" if df["cost"].isna().all() else "cost"
     ax = plot_candidates(
         df.astype({"cost": float}),
         x=x,
@@ -284,6 +361,9 @@ def search_html_sections(result: SearchResult) -> list[tuple[str, Any]]:
         ("Candidates, cheapest first", df),
         ("Minimality", f"{result.minimality}\n\n{result.max_minimality}"),
     ]
+    if result.node_tradeoff:
+        sections.insert(2, ("Warm replicas, warm nodes and headroom pods",
+                            "\n\n".join(result.node_tradeoff)))  # fmt: skip
     if result.cheapest_failing is not None:
         f = result.cheapest_failing
         sections.append(

@@ -11,8 +11,7 @@ Evaluations are cached by setting and counted against the search's budget.
 
 The search's result in words is written here too: why the chosen settings
 (`chosen_reasons`), whether its minimum and its maximum are shown minimal (`minimality_text`,
-`max_minimality_text`), the evaluated points that break the search's monotone assumptions
-(`monotone_violations`) and, when nothing passes, the `InfeasibleError` naming the bound and
+`max_minimality_text`) and, when nothing passes, the `InfeasibleError` naming the bound and
 the best candidate (`infeasible_error`).
 
 Each candidate starts at the replica count its autoscaler settles at for the opening rate
@@ -21,7 +20,6 @@ Each candidate starts at the replica count its autoscaler settles at for the ope
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -41,14 +39,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CANDIDATE_COLUMNS",
+    "NODE_COLUMNS",
     "STEPS",
     "Candidate",
     "Evaluator",
+    "candidate_columns",
     "chosen_reasons",
+    "cost_words",
     "infeasible_error",
     "max_minimality_text",
     "minimality_text",
-    "monotone_violations",
 ]
 
 CANDIDATE_COLUMNS = (
@@ -56,9 +56,12 @@ CANDIDATE_COLUMNS = (
     "latency_p99_upper_s", "peak_replicas", "replica_hours", "cost", "meets_slo", "reason",
     "step",
 )  # fmt: skip
+NODE_COLUMNS = ("headroom_pods", "min_nodes", "peak_nodes", "node_hours")
+"""With a `nodes:` block the candidates table also has these, after `replica_hours`."""
 STEPS = {
     "min": "smallest min_replicas at the max_replicas rule",
     "max": "smallest max_replicas at that minimum (bisection)",
+    "nodes": "headroom_pods and min_nodes, each with the smallest min_replicas it allows",
     "check": "neighbours min − 1 and max − 1 at the final settings",
 }
 
@@ -77,15 +80,48 @@ class Candidate:
     reason: str  # why it fails (or "meets the SLO")
     step: str = "min"  # the search step that evaluated it: a key of STEPS
     results: Results = field(repr=False, compare=False)
+    # The node pool's settings and use; None without a `nodes:` block.
+    headroom_pods: int | None = None
+    min_nodes: int | None = None
+    node_hours: float | None = None  # mean node-hours over the seeds, warm-up excluded
 
     @property
     def key(self) -> tuple[int, int, float]:
         """(min_replicas, max_replicas, target_utilization)."""
         return (self.min_replicas, self.max_replicas, self.target_utilization)
 
+    @property
+    def nodes(self) -> tuple[int, int] | None:
+        """(headroom_pods, min_nodes), or None without a `nodes:` block."""
+        if self.headroom_pods is None or self.min_nodes is None:
+            return None
+        return (self.headroom_pods, self.min_nodes)
+
+    @property
+    def ranked_cost(self) -> float:
+        """What "cheapest" compares: replica-hours; with nodes the cost in money (node-hours ×
+        nodes.price_per_hour, plus replica-hours × the replica price if one is given), or the
+        node-hours when the node pool has no price."""
+        if self.node_hours is None:
+            return self.replica_hours
+        if self.results.scenario.nodes is not None and (
+            self.results.scenario.nodes.price_per_hour is not None
+        ):
+            assert self.cost is not None  # a node price makes the cost money
+            return self.cost
+        return self.node_hours
+
     def row(self) -> dict[str, Any]:
-        """One row of the candidates table (CANDIDATE_COLUMNS)."""
+        """One row of the candidates table (`candidate_columns`)."""
         s = self.summary
+        nodes: dict[str, Any] = {}
+        if self.node_hours is not None:
+            nodes = {
+                "headroom_pods": self.headroom_pods,
+                "min_nodes": self.min_nodes,
+                "peak_nodes": s.values["peak_nodes"],
+                "node_hours": self.node_hours,
+            }
         return {
             "min_replicas": self.min_replicas,
             "max_replicas": self.max_replicas,
@@ -95,11 +131,20 @@ class Candidate:
             "latency_p99_upper_s": s.ci95["latency_p99_s"][1],
             "peak_replicas": s.values["peak_replicas"],
             "replica_hours": self.replica_hours,
+            **nodes,
             "cost": self.cost,
             "meets_slo": self.meets_slo,
             "reason": self.reason,
             "step": self.step,
         }
+
+
+def candidate_columns(has_nodes: bool) -> tuple[str, ...]:
+    """The candidates table's columns: CANDIDATE_COLUMNS, with NODE_COLUMNS when nodes exist."""
+    if not has_nodes:
+        return CANDIDATE_COLUMNS
+    at = CANDIDATE_COLUMNS.index("replica_hours") + 1
+    return (*CANDIDATE_COLUMNS[:at], *NODE_COLUMNS, *CANDIDATE_COLUMNS[at:])
 
 
 def _rep_task(args: tuple[Scenario, int]) -> simulate.RepResult:
@@ -114,6 +159,14 @@ def _failure_reason(summary: Summary, results: Results, max_replicas: int) -> st
 
     words = "; ".join(summary.reasons) or "SLO not met"
     scenario = results.scenario
+    if scenario.nodes is not None:
+        v = summary.values
+        words += (
+            "; slowest time to ready: "
+            f"{v['node_wait_max_s'] + v['node_provisioning_max_s']:.0f} s for a node "
+            f"({v['node_provisioning_max_s']:.0f} s of it provisioning), "
+            f"{v['image_pull_max_s']:.0f} s image pull, {v['cold_start_max_s']:.0f} s cold start"
+        )
     ex = explain_503s(results.timeline, warmup_s=scenario.warmup_s, max_replicas=max_replicas)
     if ex.n_503_per_rep <= 0:
         return words
@@ -151,7 +204,19 @@ class Evaluator:
         self.pool = pool
         self.budget = budget
         self.seeds = tuple(int(s) for s in scenario.seeds)
-        self.cache: dict[tuple[int, int, float], Candidate] = {}
+        nodes = scenario.nodes
+        # The node settings new candidates are evaluated at, (headroom_pods, min_nodes): the
+        # file's, until the node stage of the search changes them. None without nodes.
+        self.file_nodes = None if nodes is None else (nodes.headroom_pods, nodes.min_nodes)
+        self.nodes = self.file_nodes
+        spec_nodes = scenario.spec.get("nodes") if scenario.spec else None
+        # initial_nodes follows min_nodes unless the file sets it (then it is at least min).
+        self._file_initial = (
+            nodes.initial_nodes
+            if nodes is not None and isinstance(spec_nodes, dict) and "initial_nodes" in spec_nodes
+            else None
+        )
+        self.cache: dict[tuple[int, int, float, tuple[int, int] | None], Candidate] = {}
         self.order: list[Candidate] = []
         self.step = "min"  # recorded on each new candidate: the search sets it as it goes
         self.progress: Progress | None = None  # advanced after each new candidate
@@ -164,13 +229,24 @@ class Evaluator:
         self, min_replicas: int, max_replicas: int, target: float
     ) -> Candidate | None:
         """The cached candidate, else a new evaluation if the budget allows, else None."""
-        key = (min_replicas, max_replicas, target)
+        key = (min_replicas, max_replicas, target, self.nodes)
         if key in self.cache or not self.exhausted:
             return self(min_replicas, max_replicas, target)
         return None
 
+    def node_overrides(self) -> dict[str, int]:
+        """The scenario overrides of the current node settings (empty without nodes)."""
+        if self.nodes is None:
+            return {}
+        headroom, min_nodes = self.nodes
+        out = {"nodes.headroom_pods": headroom, "nodes.min_nodes": min_nodes}
+        if self._file_initial is not None:
+            out["nodes.initial_nodes"] = max(self._file_initial, min_nodes)
+        return out
+
     def __call__(self, min_replicas: int, max_replicas: int, target: float) -> Candidate:
-        key = (min_replicas, max_replicas, target)
+        """The candidate at these replica settings and the current node settings (`nodes`)."""
+        key = (min_replicas, max_replicas, target, self.nodes)
         if key in self.cache:
             return self.cache[key]
         svc = self.scenario.service
@@ -182,6 +258,7 @@ class Evaluator:
             "deployment.max_replicas": max_replicas,
             "deployment.target_utilization": target,
             "deployment.replicas": min(max(settled, min_replicas, 1), max_replicas),
+            **self.node_overrides(),
         }
         scenario = with_overrides(self.scenario, overrides, warn=False)
         reps = map_in_order(_rep_task, [(scenario, s) for s in self.seeds], pool=self.pool)
@@ -190,17 +267,26 @@ class Evaluator:
         meets = summary.meets_slo is True
         hours = summary.values["replica_seconds"] / 3600.0
         reason = "meets the SLO" if meets else _failure_reason(summary, results, max_replicas)
+        cost = None if self.price is None else hours * self.price
+        node_hours = None
+        if self.nodes is not None:
+            node_hours = summary.values["node_seconds"] / 3600.0
+            if scenario.nodes is not None and scenario.nodes.price_per_hour is not None:
+                cost = summary.values["cost"] + (cost or 0.0)  # node-hours × price_per_hour
         cand = Candidate(
             min_replicas=min_replicas,
             max_replicas=max_replicas,
             target_utilization=target,
             summary=summary,
             replica_hours=hours,
-            cost=None if self.price is None else hours * self.price,
+            cost=cost,
             meets_slo=meets,
             reason=reason,
             step=self.step,
             results=results,
+            headroom_pods=None if self.nodes is None else self.nodes[0],
+            min_nodes=None if self.nodes is None else self.nodes[1],
+            node_hours=node_hours,
         )
         self.cache[key] = cand
         self.order.append(cand)
@@ -230,36 +316,18 @@ def infeasible_error(
     )
 
 
-def monotone_violations(candidates: Sequence[Candidate]) -> list[str]:
-    """Evaluated points that break the search's monotone assumptions, in words.
-
-    More min_replicas (same target and max) or more max_replicas (same target and min) must
-    never give a higher 503 rate, nor turn a pass into a failure.
-    """
-    out: list[str] = []
-    for setting, other in (("min_replicas", "max"), ("max_replicas", "min")):
-        groups: dict[tuple[float, int], list[Candidate]] = {}
-        for c in candidates:
-            fixed = c.max_replicas if setting == "min_replicas" else c.min_replicas
-            groups.setdefault((c.target_utilization, fixed), []).append(c)
-        for (target, fixed), group in groups.items():
-            group.sort(
-                key=lambda c: c.min_replicas if setting == "min_replicas" else c.max_replicas
-            )
-            for lo, hi in itertools.pairwise(group):
-                r_lo, r_hi = lo.summary.values["rate_503"], hi.summary.values["rate_503"]
-                if (lo.meets_slo and not hi.meets_slo) or r_hi > r_lo + 1e-12:
-                    v_lo, v_hi = (
-                        (lo.min_replicas, hi.min_replicas)
-                        if setting == "min_replicas"
-                        else (lo.max_replicas, hi.max_replicas)
-                    )
-                    out.append(
-                        f"target {target:g}, {other} {fixed}: {setting} {v_hi} gives rate_503 "
-                        f"{r_hi:.4g} ({'passes' if hi.meets_slo else 'fails'}) but {v_lo} gives "
-                        f"{r_lo:.4g} ({'passes' if lo.meets_slo else 'fails'})"
-                    )
-    return out
+def cost_words(c: Candidate, other: Candidate | None = None) -> str:
+    """The ranked cost of `c` (against `other`) in words: replica-h, money or node-h."""
+    nodes = c.results.scenario.nodes
+    if c.node_hours is None:
+        unit = "replica-h"
+    elif nodes is None or nodes.price_per_hour is None:
+        unit = "node-h"
+    else:
+        unit = "in money"
+    if other is None:
+        return f"{c.ranked_cost:.4g} {unit}"
+    return f"{c.ranked_cost:.4g} against {other.ranked_cost:.4g} {unit}"
 
 
 def minimality_text(chosen: Candidate, neighbour: Candidate | None, floor: int, slo: float) -> str:
@@ -273,7 +341,7 @@ def minimality_text(chosen: Candidate, neighbour: Candidate | None, floor: int, 
     if neighbour is not None:
         return (
             f"min_replicas {m} is NOT shown minimal: {m - 1} ({same}) also passes but costs "
-            f"more ({neighbour.replica_hours:.4g} against {chosen.replica_hours:.4g} replica-h)"
+            f"more ({cost_words(neighbour, chosen)})"
         )
     return (
         f"min_replicas {m} is NOT shown minimal: {m - 1} was not evaluated as failing "
@@ -296,7 +364,7 @@ def max_minimality_text(chosen: Candidate, neighbour: Candidate | None) -> str:
     if neighbour is not None:
         return (
             f"max_replicas {top} is NOT shown minimal: {top - 1} ({same}) also passes but costs "
-            f"more ({neighbour.replica_hours:.4g} against {chosen.replica_hours:.4g} replica-h)"
+            f"more ({cost_words(neighbour, chosen)})"
         )
     return (
         f"max_replicas {top} is NOT shown minimal: {top - 1} was not evaluated "
@@ -335,6 +403,8 @@ def chosen_reasons(
         "target_utilization": (
             f"the cheapest passing target tried: {chosen.replica_hours:.3g} replica-hours "
             "over the scenario"
+            if chosen.node_hours is None
+            else f"the cheapest passing target tried: {cost_words(chosen)} over the scenario"
         ),
     }
 

@@ -42,6 +42,12 @@ How it stays at a few dozen simulations:
   min). A passing cheaper neighbour becomes the choice and the check repeats, so the answer is
   the cheapest passing candidate found. At the autoscaler's lowest allowed minimum there is no
   min neighbour; when the budget runs out first, the result says what was not shown.
+- NODES: with a `nodes:` block, "cheapest" is money (node-hours × nodes.price_per_hour; node-
+  hours when the pool has no price; `Candidate.ranked_cost`), and after the steps above a node
+  stage tries a few headroom_pods and min_nodes, each with the smallest min_replicas it allows,
+  and checks the choice's node neighbours: `planner.recommend.search_nodes`, whose docstring
+  states its assumptions (monotone in headroom_pods and in min_nodes). Without `nodes:` none
+  of it runs.
 The search steps are in `planner.recommend.search_steps`. How one candidate is simulated
 and judged (its starting replicas, the cache, the failure reason in words):
 `planner.recommend.evaluate`.
@@ -68,19 +74,27 @@ from planner.recommend.evaluate import (
     CANDIDATE_COLUMNS,
     Candidate,
     Evaluator,
+    candidate_columns,
     chosen_reasons,
     infeasible_error,
     max_minimality_text,
     minimality_text,
-    monotone_violations,
+)
+from planner.recommend.search_nodes import (
+    node_monotone_violations,
+    node_reasons,
+    node_tradeoff,
+    search_nodes,
+    settle_all,
+    slots_per_node,
 )
 from planner.recommend.search_steps import (
     closed_min,
     cost_key,
     max_for,
+    monotone_violations,
     search_max,
     search_target,
-    settle,
 )
 
 if TYPE_CHECKING:
@@ -129,6 +143,19 @@ class SearchResult:
     budget_exhausted: bool
     elapsed_s: float
     cost_per_replica_hour: float | None
+    # With a `nodes:` block: the choice's node neighbours (one node's worth of headroom fewer,
+    # one warm node fewer; evaluated) and the trade-off between warm replicas, warm nodes and
+    # headroom pods in words (`planner.recommend.search_nodes`). Empty without nodes.
+    node_neighbours: tuple[Candidate, ...] = ()
+    node_tradeoff: tuple[str, ...] = ()
+
+    @property
+    def headroom_pods(self) -> int | None:
+        return self.chosen.headroom_pods
+
+    @property
+    def min_nodes(self) -> int | None:
+        return self.chosen.min_nodes
 
     @property
     def min_replicas(self) -> int:
@@ -268,22 +295,28 @@ def search_settings(
         for t in sorted(found, key=lambda t: cost_key(found[t])):  # cheapest first
             passing = [c for c in ev.order if c.meets_slo]
             # A fixed pool of the minimum is the cheapest any max can be: skip if it cannot win.
-            if ev.exhausted or found[t].min_replicas * measured_h > min(
-                c.replica_hours for c in passing
+            if ev.exhausted or _pool_cost(found[t], measured_h) > min(
+                c.ranked_cost for c in passing
             ):
                 continue
             search_max(ev, found[t])
         passing = [c for c in ev.order if c.meets_slo]
         if not passing:
             raise infeasible_error(ev.order, top, max_replicas_cap, ev.exhausted)
+        if ev.nodes is not None:  # headroom_pods and min_nodes, cheapest in money
+            search_nodes(ev, min(passing, key=cost_key), lower=lower, floor=floor)
+            passing = [c for c in ev.order if c.meets_slo]
         ev.step = "check"
-        chosen, neighbour, max_neighbour = settle(ev, min(passing, key=cost_key), floor)
+        chosen, neighbour, max_neighbour, node_near = settle_all(
+            ev, min(passing, key=cost_key), floor
+        )
     finally:
         bar.stop()
         if pool is not None:
             pool.shutdown()
 
-    candidates = pd.DataFrame([c.row() for c in ev.order], columns=list(CANDIDATE_COLUMNS))
+    columns = candidate_columns(ev.file_nodes is not None)
+    candidates = pd.DataFrame([c.row() for c in ev.order], columns=list(columns))
     failing = [c for c in ev.order if not c.meets_slo]
     cheaper = [c for c in failing if cost_key(c) < cost_key(chosen)]
     cheapest_failing = min(cheaper or failing, key=cost_key) if failing else None
@@ -318,9 +351,32 @@ def search_settings(
             base=base_rps,
             seeds=len(ev.seeds),
             rule_max=max(rule_max[chosen.target_utilization], chosen.min_replicas),
+        )
+        | (
+            {}
+            if ev.file_nodes is None
+            else node_reasons(chosen, node_near, ev.file_nodes, ev.order)
         ),
-        monotone_violations=tuple(monotone_violations(ev.order)),
+        monotone_violations=(
+            *monotone_violations(ev.order),
+            *node_monotone_violations(ev.order),
+        ),
         budget_exhausted=ev.exhausted,
         elapsed_s=time.perf_counter() - started,
         cost_per_replica_hour=cost_per_replica_hour,
+        node_neighbours=tuple(node_near),
+        node_tradeoff=(
+            () if ev.file_nodes is None else tuple(node_tradeoff(chosen, ev.order, ev.file_nodes))
+        ),
     )
+
+
+def _pool_cost(c: Candidate, measured_h: float) -> float:
+    """The least any max_replicas can cost at `c`'s minimum: a fixed pool of it, in the ranked
+    unit (replica-hours; with nodes the nodes that hold the pool, in money or node-hours)."""
+    scenario = c.results.scenario
+    if c.nodes is None or scenario.nodes is None:
+        return c.min_replicas * measured_h
+    held = max(c.nodes[1], math.ceil(c.min_replicas / slots_per_node(scenario)))
+    price = scenario.nodes.price_per_hour
+    return held * measured_h * (1.0 if price is None else price)

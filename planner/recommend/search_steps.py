@@ -7,6 +7,8 @@ the minimality check that `settle` performs.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from planner.formulas import max_replicas_rule
@@ -16,7 +18,15 @@ if TYPE_CHECKING:
     from planner.recommend.evaluate import Candidate, Evaluator
     from planner.scenario import Scenario
 
-__all__ = ["closed_min", "cost_key", "max_for", "search_max", "search_target", "settle"]
+__all__ = [
+    "closed_min",
+    "cost_key",
+    "max_for",
+    "monotone_violations",
+    "search_max",
+    "search_target",
+    "settle",
+]
 
 
 def max_for(peak_rps: float, request_time_s: float, max_concurrent: int, target: float) -> int:
@@ -125,6 +135,7 @@ def settle(
     below min_replicas or past the budget). Ends because every switch lowers the cost key.
     """
     while True:
+        ev.nodes = chosen.nodes  # the neighbours share the choice's node settings
         m, top, t = chosen.key
         below_min = ev.within_budget(m - 1, top, t) if m > floor else None
         below_max = ev.within_budget(m, top - 1, t) if top > max(m, 1) else None
@@ -138,6 +149,47 @@ def settle(
         chosen = min(better, key=cost_key)
 
 
-def cost_key(c: Candidate) -> tuple[float, int, float]:
-    """Cheapest first; ties go to the smaller minimum, then the higher target."""
-    return (c.replica_hours, c.min_replicas, -c.target_utilization)
+def cost_key(c: Candidate) -> tuple[float, float, int, float, int, int]:
+    """Cheapest first; ties go to the smaller minimum, then the higher target.
+
+    Cheapest is `Candidate.ranked_cost`: replica-hours, or with nodes the money (node-hours
+    when the pool has no price). With nodes, equal money (whole nodes make ties common) goes to
+    fewer replica-hours first, and last to less headroom and fewer warm nodes.
+    """
+    headroom, min_nodes = c.nodes or (0, 0)
+    return (
+        c.ranked_cost, c.replica_hours, c.min_replicas, -c.target_utilization, headroom, min_nodes
+    )  # fmt: skip
+
+
+def monotone_violations(candidates: Sequence[Candidate]) -> list[str]:
+    """Evaluated points that break the search's monotone assumptions, in words.
+
+    More min_replicas (same target and max) or more max_replicas (same target and min) must
+    never give a higher 503 rate, nor turn a pass into a failure.
+    """
+    out: list[str] = []
+    for setting, other in (("min_replicas", "max"), ("max_replicas", "min")):
+        groups: dict[tuple[float, int, tuple[int, int] | None], list[Candidate]] = {}
+        for c in candidates:
+            fixed = c.max_replicas if setting == "min_replicas" else c.min_replicas
+            groups.setdefault((c.target_utilization, fixed, c.nodes), []).append(c)
+        for (target, fixed, nodes), group in groups.items():
+            at = "" if nodes is None else f", headroom_pods {nodes[0]}, min_nodes {nodes[1]}"
+            group.sort(
+                key=lambda c: c.min_replicas if setting == "min_replicas" else c.max_replicas
+            )
+            for lo, hi in itertools.pairwise(group):
+                r_lo, r_hi = lo.summary.values["rate_503"], hi.summary.values["rate_503"]
+                if (lo.meets_slo and not hi.meets_slo) or r_hi > r_lo + 1e-12:
+                    v_lo, v_hi = (
+                        (lo.min_replicas, hi.min_replicas)
+                        if setting == "min_replicas"
+                        else (lo.max_replicas, hi.max_replicas)
+                    )
+                    out.append(
+                        f"target {target:g}, {other} {fixed}{at}: {setting} {v_hi} gives rate_503 "
+                        f"{r_hi:.4g} ({'passes' if hi.meets_slo else 'fails'}) but {v_lo} gives "
+                        f"{r_lo:.4g} ({'passes' if lo.meets_slo else 'fails'})"
+                    )
+    return out
