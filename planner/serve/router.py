@@ -20,6 +20,8 @@ Routes, with azureml-fe's semantics (docs/autoscalers.md §1.2):
 - `GET /stats`: replicas by state, busy, queued, desired, counts by status, uptime; the slot
   time so far (`busy_seconds / dispatched`) and each replica's request-to-ready time
   (`replica_start_s`: count, mean, min, max, last, samples_s; see `supervisor.StartTimes`).
+  With a node pool, `nodes` (nodes_ready, nodes_provisioning, pods_pending, each node, the
+  phases' means and maxima) and each replica's node and phases (`planner.serve.nodes`).
 - `GET /` and `GET /health`: liveness.
 """
 
@@ -206,9 +208,11 @@ class Router:
         """The /stats document."""
         sup = self.supervisor
         states = Counter(r.state.value for r in sup.replicas)
-        return {
+        # "pending" (waiting for a node) exists only with a node pool
+        shown = [s for s in State if s is not State.PENDING or sup.nodes is not None]
+        doc: dict[str, Any] = {
             "uptime_s": round(time.monotonic() - self.t_start, 3),
-            "replicas": {s.value: states.get(s.value, 0) for s in State},
+            "replicas": {s.value: states.get(s.value, 0) for s in shown},
             "desired": sup.desired,
             "busy": self.pool.busy,
             "queued": self.pool.queued,
@@ -223,6 +227,11 @@ class Router:
             "replica_list": [r.summary() for r in sup.replicas],
             "log_dir": str(self.config.log_dir),
         }
+        if sup.nodes is not None:
+            nodes = sup.nodes
+            doc["nodes"] = nodes.summary(nodes.now())
+            doc["replica_list"] = [{**r.summary(), **nodes.replica_doc(r.id)} for r in sup.replicas]
+        return doc
 
     async def stats(self, request: Request) -> Response:
         """GET /stats."""
