@@ -158,10 +158,12 @@ class Supervisor:
     def start(self, initial: int) -> None:
         """Launch the initial replicas and the control loop (returns at once)."""
         self.desired = initial
-        if self.nodes is not None:
-            self._node_loop = asyncio.create_task(self.nodes.run())
         for _ in range(initial):
             self.launch()
+        if self.nodes is not None:
+            # NOTE: after the launches, so that the first scan (at 0 s) sees the initial
+            # replicas that found no room, as the simulator's first scan does.
+            self._node_loop = asyncio.create_task(self.nodes.run())
         self._control = asyncio.create_task(self._control_loop())
 
     async def shutdown(self) -> None:
