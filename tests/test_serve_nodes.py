@@ -198,3 +198,42 @@ def test_a_pod_larger_than_the_node_is_refused(tmp_path: Any) -> None:
     )
     with pytest.raises(ScenarioError, match=r"service\.cpu"):
         load_serve_settings(file)
+
+
+def _router(tmp_path: Any, nodes: bool) -> Any:
+    """A router (not started: no process) for a config with or without a node pool."""
+    import shutil
+
+    from planner.loadtest.run import EXAMPLE_SCORE
+    from planner.serve.config import ServeConfig
+    from planner.serve.router import Router
+
+    file = tmp_path / "dep.yaml"
+    text = "deployment: {autoscaler: none, replicas: 3}\nservice: {cpu: 1, memory_gb: 1}\n"
+    file.write_text(text + ("nodes: {cpu: 2, memory_gb: 8}\n" if nodes else ""))
+    deployment, service, pool = load_serve_settings(file)
+    config = ServeConfig(
+        score_path=EXAMPLE_SCORE, deployment=deployment, service=service, nodes=pool,
+        log_dir=tmp_path,
+    )  # fmt: skip
+    router = Router(config)
+    shutil.rmtree(router.supervisor._models_root, ignore_errors=True)
+    return router
+
+
+def test_stats_without_nodes_are_as_before(tmp_path: Any) -> None:
+    """No `nodes:`: no pending state, no node document, no node fields on replicas."""
+    router = _router(tmp_path, nodes=False)
+    doc = router.snapshot()
+    assert set(doc["replicas"]) == {"starting", "backoff", "ready", "draining"}
+    assert "nodes" not in doc and router.supervisor.nodes is None
+
+
+def test_stats_with_nodes_show_the_cluster(tmp_path: Any) -> None:
+    """With `nodes:`: the pending count and the cluster (one initial node of 2 slots)."""
+    router = _router(tmp_path, nodes=True)
+    doc = router.snapshot()
+    assert doc["replicas"]["pending"] == 0
+    nodes = doc["nodes"]
+    assert (nodes["nodes_ready"], nodes["nodes_provisioning"], nodes["pods_pending"]) == (1, 0, 0)
+    assert nodes["slots_per_node"] == 2 and nodes["node_list"][0]["ready"] is True
