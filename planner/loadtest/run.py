@@ -169,6 +169,8 @@ class _Progress:
         if replicas:
             text += f"  replicas {replicas.get('ready', 0)} ready"
             text += f" + {replicas.get('starting', 0)} starting"
+            if "pending" in replicas:  # with a node pool: waiting for a node
+                text += f" + {replicas['pending']} pending"
         return text
 
     def show(self, elapsed_s: float, replicas: dict[str, Any] | None) -> None:
