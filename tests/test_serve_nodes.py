@@ -237,3 +237,34 @@ def test_stats_with_nodes_show_the_cluster(tmp_path: Any) -> None:
     nodes = doc["nodes"]
     assert (nodes["nodes_ready"], nodes["nodes_provisioning"], nodes["pods_pending"]) == (1, 0, 0)
     assert nodes["slots_per_node"] == 2 and nodes["node_list"][0]["ready"] is True
+
+
+def test_an_update_cannot_change_the_node_pool(tmp_path: Any) -> None:
+    """POST /-/update with another `nodes:` (or none) is refused: 400, nothing restarted."""
+    import json
+
+    from starlette.requests import Request
+
+    router = _router(tmp_path, nodes=True)
+    other = tmp_path / "other.yaml"
+    other.write_text(
+        "deployment: {autoscaler: none, replicas: 3}\nservice: {cpu: 1, memory_gb: 1}\n"
+        "nodes: {cpu: 4, memory_gb: 8}\n"
+    )
+    none = tmp_path / "none.yaml"
+    none.write_text("deployment: {autoscaler: none, replicas: 3}\n")
+
+    async def update(config: Any) -> Any:
+        body = json.dumps({"config": str(config)}).encode()
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        scope = {"type": "http", "method": "POST", "path": "/-/update", "headers": []}
+        return await router.update(Request(scope, receive))
+
+    for config in (other, none):
+        answer = asyncio.run(update(config))
+        assert answer.status_code == 400
+        assert "the node pool" in json.loads(answer.body)["error"]
+    assert router.supervisor.generation == 0

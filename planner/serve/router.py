@@ -260,7 +260,7 @@ class Router:
 
     async def update(self, request: Request) -> Response:
         """POST /-/update: new deployment/service blocks and/or models, then a rolling restart."""
-        from planner.serve.config import load_serve_blocks
+        from planner.serve.config import load_serve_settings
         from planner.serve.models import parse_models
 
         try:
@@ -269,7 +269,15 @@ class Router:
                 raise PlannerError("the body must be a JSON object")
             changes: dict[str, Any] = {}
             if spec.get("config") is not None:
-                changes["deployment"], changes["service"] = load_serve_blocks(spec["config"])
+                deployment, service, nodes = load_serve_settings(spec["config"])
+                old = self.config.service
+                resized = (service.cpu, service.memory_gb) != (old.cpu, old.memory_gb)
+                if nodes != self.config.nodes or (nodes is not None and resized):
+                    raise PlannerError(
+                        "nodes: the node pool (and the pod size on it) of a running deployment "
+                        "cannot change; stop it and start it with the new config"
+                    )
+                changes["deployment"], changes["service"] = deployment, service
             models = parse_models(spec["models"]) if spec.get("models") is not None else None
         except (PlannerError, ValueError) as exc:
             return JSONResponse({"ok": False, "error": str(exc)}, 400)
