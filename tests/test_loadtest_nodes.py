@@ -22,6 +22,22 @@ from planner.scenario import load_scenario, with_overrides
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "nodes_local.yaml"
 PROVISION_S = 10.0  # the scenario's node provisioning time, which the deployment waits
+SLACK_S = 2.0  # one scan interval out of phase, plus the /stats polling resolution
+
+
+def _first_s(replicas: Any, column: str, at_least: float) -> float:
+    """The first second of the validation's replicas frame at which `column` >= `at_least`."""
+    hit = replicas.loc[replicas[column] >= at_least, "t_s"]
+    return float(hit.iloc[0]) if len(hit) else float("nan")
+
+
+def _ready_times(v: Any) -> dict[str, tuple[float, float]]:
+    """(measured, predicted) first seconds with 3 nodes Ready and with all 9 replicas ready."""
+    r = v.replicas
+    return {
+        "nodes": (_first_s(r, "measured_nodes_ready", 3), _first_s(r, "predicted_nodes_ready", 3)),
+        "replicas": (_first_s(r, "measured_ready", 9), _first_s(r, "predicted_ready", 8.5)),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +81,9 @@ def test_the_right_node_model_agrees(measured: dict[str, Any]) -> None:
     assert rate.measured > 0.1 and rate.paired > 0.1  # the spike's 503s, measured and predicted
     assert rate.agrees is True, v.reasons
     assert v.checks["peak_replicas"].agrees is True, v.reasons
+    # when the new nodes and the replicas on them became ready: measured as predicted
+    for what, (got, predicted) in _ready_times(v).items():
+        assert abs(got - predicted) <= SLACK_S, (what, got, predicted)
     # NOTE: the latency checks are tests/test_loadtest_models.py's business: on a machine
     # shared by other work a p50 a few ms off says nothing about nodes.
     assert v.meets_slo is False  # the SLO (1 % 503s) is missed: the spike needs warm nodes
@@ -80,6 +99,8 @@ def test_a_node_stated_1s_when_it_takes_10s_disagrees(measured: dict[str, Any]) 
     rate = v.checks["rate_503"]
     assert rate.agrees is False and rate.measured > rate.band[1], rate
     assert any("measured 503 rate" in r and "is above the band" in r for r in v.reasons)
+    for what, (got, predicted) in _ready_times(v).items():  # ~9 s later than that model says
+        assert got - predicted > 5.0, (what, got, predicted)
 
 
 @pytest.mark.slow
@@ -99,3 +120,5 @@ def test_a_node_stated_10s_when_it_takes_1s_disagrees(tmp_path: Path) -> None:
     rate = v.checks["rate_503"]
     assert rate.agrees is False and rate.measured < rate.band[0], rate
     assert v.agrees_with_prediction is False and exit_code(v) == 1
+    for what, (got, predicted) in _ready_times(v).items():  # ~9 s sooner than predicted
+        assert predicted - got > 5.0, (what, got, predicted)
