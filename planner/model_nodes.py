@@ -18,7 +18,8 @@ import simpy
 from simpy.events import NORMAL, URGENT
 
 from planner.nodes import Cluster, Placement, pod_share, pods_per_node
-from planner.scenario_types import Scenario
+from planner.scenario_nodes import Nodes
+from planner.scenario_types import Scenario, Service
 
 __all__ = [
     "NODE_REPLICA_COLUMNS",
@@ -26,6 +27,8 @@ __all__ = [
     "NODE_TIMELINE_COLUMNS",
     "PHASES",
     "NodeLayer",
+    "build_cluster",
+    "split_phases",
 ]
 
 PHASES = ("node_wait", "node_provisioning", "image_pull", "cold_start")
@@ -41,35 +44,64 @@ NODE_REPLICA_COLUMNS = ("replica", "requested_s", "ready_s", *(f"{p}_s" for p in
 """One row per replica that became ready: when it was requested and ready, and its phases."""
 
 
+def build_cluster(nodes: Nodes, service: Service) -> Cluster:
+    """The `Cluster` of a `nodes:` block for pods of `service`'s size (simulator and serve)."""
+    size = {
+        "node_cpu": nodes.cpu,
+        "node_memory_gb": nodes.memory_gb,
+        "pod_cpu": service.cpu,
+        "pod_memory_gb": service.memory_gb,
+    }
+    a = nodes.autoscaler
+    return Cluster(
+        slots_per_node=pods_per_node(max_pods=nodes.max_pods, **size),
+        pod_share=pod_share(**size),
+        min_nodes=nodes.min_nodes,
+        max_nodes=nodes.max_nodes,
+        initial_nodes=nodes.initial_nodes,
+        headroom_pods=nodes.headroom_pods,
+        scale_down_unneeded_s=a.scale_down_unneeded_s,
+        scale_down_delay_after_add_s=a.scale_down_delay_after_add_s,
+        scale_down_utilization_threshold=a.scale_down_utilization_threshold,
+    )
+
+
+def split_phases(
+    *,
+    requested_s: float,
+    placement: Placement,
+    node_added_s: float,
+    node_ready_s: float,
+    ready_s: float,
+) -> tuple[float, float, float, float]:
+    """One replica's time to ready as (waiting for a node, node provisioning, image pull, cold
+    start) seconds, in the order of PHASES.
+
+    The provisioning part is the time, within its Pending wait, that the node it landed on was
+    being provisioned; the rest of the wait is "waiting".
+    """
+    pending = placement.placed_s - requested_s
+    provisioning = min(pending, max(0.0, node_ready_s - max(requested_s, node_added_s)))
+    return (
+        pending - provisioning,
+        provisioning,
+        placement.start_s - placement.placed_s,
+        ready_s - placement.start_s,
+    )
+
+
 class NodeLayer:
     """The cluster, its two sampled times (node provisioning, image pull) and waiting replicas."""
 
     def __init__(self, scenario: Scenario, env: simpy.Environment, rng: np.random.Generator):
-        nodes, svc = scenario.nodes, scenario.service
+        nodes = scenario.nodes
         assert nodes is not None
         self._env = env
         self._rng = rng
         self._provision = nodes.provision_s
         self._pull = nodes.image_pull_s
         self.scan_interval_s = float(nodes.autoscaler.scan_interval_s)
-        size = {
-            "node_cpu": nodes.cpu,
-            "node_memory_gb": nodes.memory_gb,
-            "pod_cpu": svc.cpu,
-            "pod_memory_gb": svc.memory_gb,
-        }
-        a = nodes.autoscaler
-        self.cluster = Cluster(
-            slots_per_node=pods_per_node(max_pods=nodes.max_pods, **size),
-            pod_share=pod_share(**size),
-            min_nodes=nodes.min_nodes,
-            max_nodes=nodes.max_nodes,
-            initial_nodes=nodes.initial_nodes,
-            headroom_pods=nodes.headroom_pods,
-            scale_down_unneeded_s=a.scale_down_unneeded_s,
-            scale_down_delay_after_add_s=a.scale_down_delay_after_add_s,
-            scale_down_utilization_threshold=a.scale_down_utilization_threshold,
-        )
+        self.cluster = build_cluster(nodes, scenario.service)
         self._waiting: dict[int, simpy.Event] = {}
         self.requested_s: dict[int, float] = {}
         self.placements: dict[int, Placement] = {}
@@ -160,15 +192,14 @@ class NodeLayer:
         the node it landed on was being provisioned; the rest of the wait is "waiting"."""
         out: dict[int, tuple[float, float, float, float]] = {}
         for rid, ready in self.ready_s.items():
-            p, asked = self.placements[rid], self.requested_s[rid]
+            p = self.placements[rid]
             added, node_ready = self._node_times[p.node_id]
-            pending = p.placed_s - asked
-            provisioning = min(pending, max(0.0, node_ready - max(asked, added)))
-            out[rid] = (
-                pending - provisioning,
-                provisioning,
-                p.start_s - p.placed_s,
-                ready - p.start_s,
+            out[rid] = split_phases(
+                requested_s=self.requested_s[rid],
+                placement=p,
+                node_added_s=added,
+                node_ready_s=node_ready,
+                ready_s=ready,
             )
         return out
 

@@ -168,6 +168,8 @@ def loadtest(
         "seeds": list(seed_list),
         **validation.to_json_dict(),
     }
+    if measured.platform is not None and measured.platform.nodes is not None:
+        payload["nodes"] = measured.platform.nodes  # the local node pool: phases per replica
     payload["files"] = [str(p) for p in _write_outputs(scenario, validation, payload, out, html)]
     if output_format is TableOrJson.json:
         typer.echo(json.dumps(json_safe(payload), indent=2))

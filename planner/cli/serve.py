@@ -68,7 +68,9 @@ def serve(
         bool,
         typer.Option("--debug-errors", help="Put run()'s exception text in error bodies."),
     ] = False,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for sampled cold starts.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Seed for sampled cold starts and node times.")
+    ] = 0,
     backoff_base_s: Annotated[
         float,
         typer.Option("--backoff-base-s", min=0.0, help="First CrashLoopBackOff delay (doubles)."),
@@ -79,7 +81,7 @@ def serve(
 ) -> None:
     """Run SCORE as a local deployment: a router on --host:--port and replica processes.
 
-    Each replica runs SCORE inside Azure ML's own inference server (--runtime azureml, the default) with the --model files under AZUREML_MODEL_DIR. Azure ML router semantics: POST /score waits in a FIFO queue; 503 after max_request_wait_s, 504 after scoring_timeout_s, 502 when run() raises or a replica dies. A failing init() is retried with CrashLoopBackOff. The config's autoscaler scales real replica processes.
+    Each replica runs SCORE inside Azure ML's own inference server (--runtime azureml, the default) with the --model files under AZUREML_MODEL_DIR. Azure ML router semantics: POST /score waits in a FIFO queue; 503 after max_request_wait_s, 504 after scoring_timeout_s, 502 when run() raises or a replica dies. A failing init() is retried with CrashLoopBackOff. The config's autoscaler scales real replica processes. With a `nodes:` block, a replica that does not fit on the Ready nodes waits (pending) for the cluster autoscaler's new node and its image pull before its process starts.
 
     GET /stats shows replicas, queue and counts. Replica logs go to --log-dir (default ./.planner/serve-logs; see `planner logs`). Error bodies are generic unless --debug-errors. Ctrl-C drains and stops everything.
     """  # noqa: E501  (typer rewraps help paragraphs; one line each keeps them readable)
@@ -88,7 +90,7 @@ def serve(
         check_key,
         check_runtime,
         check_score_path,
-        load_serve_blocks,
+        load_serve_settings,
     )
     from planner.serve.logs import clear_logs
     from planner.serve.models import parse_models
@@ -106,12 +108,13 @@ def serve(
             raise ScenarioError(f"--key-file {key_file}: cannot read it ({exc.strerror})") from None
     key = check_key(key)
     models = parse_models(model)
-    deployment, service = load_serve_blocks(config)
+    deployment, service, nodes = load_serve_settings(config)
     clear_logs(log_dir)
     serve_config = ServeConfig(
         score_path=score_path,
         deployment=deployment,
         service=service,
+        nodes=nodes,
         host=host,
         port=port,
         log_dir=log_dir.resolve(),

@@ -53,13 +53,17 @@ class PlatformTimes:
     `start_times_s`: request-to-ready time of each replica start (the supervisor's decision to
     the replica's READY); `starts_during_test` says whether they are the starts during the
     test (else those of the initial replicas, at deployment start). `slot_time_s`: mean time a
-    request held a replica slot, over `dispatched` requests (NaN when none was).
+    request held a replica slot, over `dispatched` requests (NaN when none was). `nodes`, with a
+    node pool: the phases' means and maxima (/stats `nodes.phases`), `peak_nodes`, and each
+    replica's node, request and ready times and phases (`replicas`); with a node pool the start
+    times are the cold-start phase alone (process start to ready).
     """
 
     start_times_s: tuple[float, ...]
     starts_during_test: bool
     slot_time_s: float
     dispatched: int
+    nodes: dict[str, Any] | None = None
 
     @property
     def mean_start_s(self) -> float:
@@ -78,11 +82,24 @@ def platform_times(before: dict[str, Any], after: dict[str, Any]) -> PlatformTim
     chosen = samples[len(samples) - n_new :] if during else samples
     dispatched = int(after.get("dispatched", 0)) - int(before.get("dispatched", 0))
     busy_s = float(after.get("busy_seconds", 0.0)) - float(before.get("busy_seconds", 0.0))
+    nodes = None
+    if "nodes" in after:
+        replicas = [
+            {"id": r["id"], "node": r.get("node"), "requested_s": r.get("requested_s"),
+             "ready_at_s": r.get("ready_at_s"), **(r.get("phases") or {})}
+            for r in after.get("replica_list", [])
+        ]  # fmt: skip
+        nodes = {
+            "phases": dict(after["nodes"].get("phases") or {}),
+            "peak_nodes": after["nodes"].get("peak_nodes"),
+            "replicas": replicas,
+        }
     return PlatformTimes(
         start_times_s=tuple(chosen),
         starts_during_test=during,
         slot_time_s=busy_s / dispatched if dispatched > 0 else math.nan,
         dispatched=max(dispatched, 0),
+        nodes=nodes,
     )
 
 

@@ -31,7 +31,15 @@ import pandas as pd
 
 from planner.loadtest.timeline import per_second_frame, replicas_frame
 from planner.loadtest.verdict import Overhead, Tolerance, measured_overhead, paired_band
-from planner.loadtest.wording import LABELS, disagreement, format_value, pct, too_short, validity
+from planner.loadtest.wording import (
+    LABELS,
+    disagreement,
+    format_value,
+    node_note,
+    pct,
+    too_short,
+    validity,
+)
 from planner.plain import plain
 from planner.slo import judge_slo
 from planner.stats import clopper_pearson, quantile_ci
@@ -337,6 +345,9 @@ def compare(
         )
     if replicas is None:
         notes.append("replicas over time unknown: the endpoint's /stats is not observable")
+    platform = measured.platform
+    if platform is not None and platform.nodes is not None and "peak_nodes" in summary.columns:
+        notes.append(node_note(platform.nodes, summary))
     return Validation(
         checks=checks,
         counts=counts,

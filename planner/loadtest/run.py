@@ -36,9 +36,11 @@ import pandas as pd
 
 from planner.errors import DeploymentError, PlannerError
 from planner.loadtest.compare import MEASURED_COLUMNS, REPLICA_COLUMNS, Measurement
+from planner.model_nodes import NODE_TIMELINE_COLUMNS as NODE_COLUMNS
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario, Service
+    from planner.scenario_nodes import Nodes
 
 __all__ = [
     "EXAMPLE_SCORE",
@@ -85,6 +87,7 @@ class StatsPoller:
         self._stats = stats
         self._interval_s = interval_s
         self._rows: list[tuple[float, ...]] = []
+        self._node_rows: list[tuple[int, ...]] = []  # with a node pool: one per row
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="stats-poller", daemon=True)
         self.latest: dict[str, Any] = {}
@@ -98,10 +101,15 @@ class StatsPoller:
                 rtt_s = time.perf_counter() - sent  # one HTTP exchange with the router
                 rep = doc["replicas"]
                 self.latest = doc
+                # A replica waiting for a node is "starting" to the autoscaler, as simulated.
+                starting = rep.get("starting", 0) + rep.get("pending", 0)
                 self._rows.append(
-                    (now, rep.get("ready", 0), rep.get("starting", 0), rep.get("draining", 0),
+                    (now, rep.get("ready", 0), starting, rep.get("draining", 0),
                      doc.get("queued", 0), doc.get("busy", 0), doc.get("desired", 0), rtt_s)
                 )  # fmt: skip
+                if "nodes" in doc:
+                    nodes = doc["nodes"]
+                    self._node_rows.append(tuple(int(nodes[c]) for c in NODE_COLUMNS))
             self._stop.wait(self._interval_s)
 
     def __enter__(self) -> StatsPoller:
@@ -116,10 +124,14 @@ class StatsPoller:
         """REPLICA_COLUMNS with t_s relative to `t0_epoch` (the load test's start).
 
         `rtt_s` is the poll's own round trip: one HTTP exchange with the router under the
-        test's load (`planner.loadtest.verdict.measured_overhead`).
+        test's load (`planner.loadtest.verdict.measured_overhead`). With a node pool, the
+        NODE_COLUMNS follow (nodes_ready, nodes_provisioning, pods_pending).
         """
         df = pd.DataFrame(self._rows, columns=list(REPLICA_COLUMNS))
         df["t_s"] = df["t_s"] - t0_epoch
+        if self._node_rows and len(self._node_rows) == len(df):
+            nodes = pd.DataFrame(self._node_rows, columns=list(NODE_COLUMNS))
+            df = pd.concat([df, nodes], axis=1)
         return df
 
 
@@ -157,6 +169,8 @@ class _Progress:
         if replicas:
             text += f"  replicas {replicas.get('ready', 0)} ready"
             text += f" + {replicas.get('starting', 0)} starting"
+            if "pending" in replicas:  # with a node pool: waiting for a node
+                text += f" + {replicas['pending']} pending"
         return text
 
     def show(self, elapsed_s: float, replicas: dict[str, Any] | None) -> None:
@@ -337,6 +351,7 @@ def measure(
     score: Path | None = None,
     key: str | None = None,
     service: Service | None = None,
+    nodes: Nodes | None = None,
     **locust_options: Any,
 ) -> Measurement:
     """Load-test the scenario: against `host`, or a local deployment of `score` started here.
@@ -345,8 +360,9 @@ def measure(
     that sleeps the scenario's service time) on 127.0.0.1; it is stopped afterwards, also on
     error or Ctrl-C. `service` replaces the scenario's service in the local deployment only
     (its request time for the example score, its cold start): a real service that differs
-    from the model, to see the verdict refute a wrong prediction. Other keyword arguments go
-    to `run_locust`.
+    from the model, to see the verdict refute a wrong prediction; `nodes` likewise replaces
+    the scenario's node pool (its provisioning time, say). Other keyword arguments go to
+    `run_locust`.
 
     Raises:
         DeploymentError: the local deployment failed to start.
@@ -359,7 +375,7 @@ def measure(
     from planner.loadtest.calibrate import platform_times
 
     with (
-        _local(score or EXAMPLE_SCORE, scenario, out_dir, key, service) as deployment,
+        _local(score or EXAMPLE_SCORE, scenario, out_dir, key, service, nodes) as deployment,
         StatsPoller(deployment.stats) as poller,
     ):
         before = deployment.stats()
@@ -373,7 +389,12 @@ def measure(
 
 @contextlib.contextmanager
 def _local(
-    score: Path, scenario: Scenario, out_dir: Path, key: str | None, service: Service | None
+    score: Path,
+    scenario: Scenario,
+    out_dir: Path,
+    key: str | None,
+    service: Service | None,
+    nodes: Nodes | None,
 ) -> Iterator[Any]:
     from planner.serve import start_local_deployment
 
@@ -382,6 +403,7 @@ def _local(
             score,
             deployment=scenario.deployment,
             service=scenario.service if service is None else service,
+            nodes=scenario.nodes if nodes is None else nodes,
             log_dir=out_dir / "serve-logs",
             key=key,
             seed=scenario.seeds[0],

@@ -3,7 +3,8 @@
 `planner.loadtest.compare.compare` builds two frames with these functions: `per_second_frame`
 (one row per second of the scenario: measured and predicted arrivals, 503s with the simulated
 min–max, and latency p95) and `replicas_frame` (the replicas polled from a local deployment's
-/stats, last poll in each second, beside the simulated mean and min–max; None when not
+/stats, last poll in each second, beside the simulated mean and min–max, and with a node pool
+the nodes ready and provisioning and the Pending pods on both sides; None when not
 observable). `plot_validation` draws them in three panels for `planner loadtest`.
 """
 
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from planner.model_nodes import NODE_TIMELINE_COLUMNS as NODE_COLUMNS
 
 if TYPE_CHECKING:
     from planner.loadtest.compare import Measurement, Validation
@@ -81,11 +84,19 @@ def replicas_frame(measured: Measurement, predicted: Results) -> pd.DataFrame | 
         out[f"predicted_{col}"] = grouped[col].mean().reindex(out["t_s"]).to_numpy()
     out["predicted_total_min"] = grouped["total"].min().reindex(out["t_s"]).to_numpy()
     out["predicted_total_max"] = grouped["total"].max().reindex(out["t_s"]).to_numpy()
+    # With a node pool, both sides carry the nodes (ready, provisioning) and the Pending pods.
+    if all(c in last.columns and c in tl.columns for c in NODE_COLUMNS):
+        for col in NODE_COLUMNS:
+            out[f"measured_{col}"] = last[col].to_numpy(dtype=np.float64)
+            out[f"predicted_{col}"] = grouped[col].mean().reindex(out["t_s"]).to_numpy()
     return out
 
 
 def plot_validation(validation: Validation, *, axes: Any = None, title: str | None = None) -> Any:
     """Three panels over time: 503s per second, latency p95, replicas; measured vs predicted.
+
+    With a node pool the replicas panel also shows the nodes (ready + provisioning) and the
+    Pending pods.
 
     Measured values are drawn as bars or points, the prediction as the mean over the simulated
     seeds with its min–max band. When the prediction was calibrated (the frames have
@@ -140,6 +151,15 @@ def plot_validation(validation: Validation, *, axes: Any = None, title: str | No
         if "specified_total" in reps.columns:
             label = "predicted as specified"
             ax.step(t, reps["specified_total"], where="post", label=label, **spec)
+        if "measured_nodes_ready" in reps.columns:
+            nodes = reps["measured_nodes_ready"] + reps["measured_nodes_provisioning"]
+            ax.step(t, nodes, where="post", color="#55a868", lw=1.5,
+                    label="measured nodes (ready + provisioning)")  # fmt: skip
+            ax.step(t, reps["measured_pods_pending"], where="post", color="#8172b3", lw=1,
+                    label="measured pods pending")  # fmt: skip
+            predicted_nodes = reps["predicted_nodes_ready"] + reps["predicted_nodes_provisioning"]
+            ax.step(t, predicted_nodes, where="post", color="#55a868", ls="--", lw=1,
+                    label=f"{which} nodes")  # fmt: skip
         ax.set_ylim(bottom=0)  # room below the lines for the legend
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=8, loc="best", ncol=2)

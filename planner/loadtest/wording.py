@@ -8,14 +8,24 @@ a 503 rate within the objective.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from planner.loadtest.compare import Check, Measurement
 
-__all__ = ["LABELS", "disagreement", "format_value", "pct", "too_short", "validity"]
+__all__ = [
+    "LABELS",
+    "disagreement",
+    "format_value",
+    "node_note",
+    "pct",
+    "too_short",
+    "validity",
+]
 
 
 LABELS = {
@@ -99,3 +109,25 @@ def pct(x: float) -> str:
     if not math.isfinite(x):
         return "n/a"
     return f"{100 * x:.2f} %" if x >= 0.0001 or x == 0 else f"{100 * x:.2g} %"
+
+
+def node_note(nodes: dict[str, Any], summary: pd.DataFrame) -> str:
+    """`nodes: peak 3 measured vs 3 predicted; node provisioning max 10.0 s vs 10.0 s; ...`.
+
+    `nodes` is the local deployment's node report (`PlatformTimes.nodes`), `summary` the
+    simulated one (its `peak_nodes` and `<phase>_max_s` columns, mean over the seeds).
+    """
+    phases = nodes.get("phases") or {}
+    parts = [f"peak {nodes.get('peak_nodes')} measured vs {_mean(summary, 'peak_nodes')} predicted"]
+    for phase in ("node_wait", "node_provisioning", "image_pull", "cold_start"):
+        key = f"{phase}_max_s"
+        value = phases.get(key)
+        shown = "n/a" if value is None else f"{value:.3g} s"
+        parts.append(f"{phase.replace('_', ' ')} max {shown} vs {_mean(summary, key)} s")
+    return "nodes: " + "; ".join(parts) + " (each replica's phases are in validation.json)"
+
+
+def _mean(summary: pd.DataFrame, column: str) -> str:
+    if column not in summary.columns:
+        return "n/a"
+    return f"{float(summary[column].mean()):.3g}"

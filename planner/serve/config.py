@@ -22,6 +22,7 @@ from planner.errors import ScenarioError
 if TYPE_CHECKING:
     from planner.distributions import Distribution
     from planner.scenario import Deployment, Service
+    from planner.scenario_nodes import Nodes
 
 DEFAULT_LOG_DIR = Path(".planner") / "serve-logs"
 ENV_REQUEST_TIME = "PLANNER_REQUEST_TIME"
@@ -49,6 +50,9 @@ class ServeConfig:
     by then is killed and counted as a failed start. `drain_timeout_s` bounds the wait for
     in-flight requests when a replica is scaled down or the server stops.
 
+    `nodes` is the scenario's node pool (`planner.serve.nodes`): None, unlimited nodes (every
+    replica starts at once).
+
     `runtime` is `azureml` (Azure ML's inference server hosts score.py in each replica) or
     `builtin` (the light server); `models` are (name, path) pairs laid out under
     `AZUREML_MODEL_DIR` (`planner.serve.models`). `debug_errors` lets run()'s exception text into
@@ -59,6 +63,7 @@ class ServeConfig:
     score_path: Path
     deployment: Deployment
     service: Service
+    nodes: Nodes | None = None
     host: str = "127.0.0.1"
     port: int = 8890
     log_dir: Path = DEFAULT_LOG_DIR
@@ -108,12 +113,18 @@ def check_score_path(path: str | Path) -> Path:
 
 def load_serve_blocks(path: str | Path | None) -> tuple[Deployment, Service]:
     """Read `deployment` and `service` from a scenario or config YAML (defaults when None)."""
+    deployment, service, _ = load_serve_settings(path)
+    return deployment, service
+
+
+def load_serve_settings(path: str | Path | None) -> tuple[Deployment, Service, Nodes | None]:
+    """`deployment`, `service` and the optional `nodes` block of a scenario or config YAML."""
     if path is None:
         from planner.distributions import Constant
         from planner.scenario import Deployment, Service
 
         zero = Constant(value_s=0.0)
-        return Deployment(), Service(request_time_s=zero, cold_start_s=zero)
+        return Deployment(), Service(request_time_s=zero, cold_start_s=zero), None
     from planner.scenario import scenario_from_dict
 
     data: dict[str, Any] = {}
@@ -138,7 +149,7 @@ def load_serve_blocks(path: str | Path | None) -> tuple[Deployment, Service]:
         from planner.distributions import Constant
 
         service = dataclasses.replace(service, request_time_s=Constant(value_s=0.0))
-    return scenario.deployment, service
+    return scenario.deployment, service, scenario.nodes
 
 
 def distribution_to_json(dist: Distribution) -> str:

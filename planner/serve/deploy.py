@@ -203,7 +203,8 @@ def deploy_local(
         score: the scoring script (init() and run()).
         models: a model file or folder, a list of `PATH` / `NAME=PATH`, or {name: path}; laid
             out under `AZUREML_MODEL_DIR` as the platform does (`planner.serve.models`).
-        config: a YAML with `deployment:` and `service:` blocks (a scenario file works too).
+        config: a YAML with `deployment:` and `service:` blocks (a scenario file works too),
+            and optionally `nodes:` (replicas wait for a node, `planner.serve.nodes`).
         port: the router's port.
         key: require `Authorization: Bearer KEY` (kept in memory, never written to disk).
         runtime: `azureml` (Azure ML's inference server) or `builtin`.
@@ -219,13 +220,14 @@ def deploy_local(
         DeploymentError: a replica is in CrashLoopBackOff (its traceback is in the message) or
             the deployment is not ready within `timeout_s`; nothing is left running.
     """
-    from planner.serve.config import load_serve_blocks
+    from planner.serve.config import load_serve_settings
 
-    deployment, service = load_serve_blocks(config)
+    deployment, service, nodes = load_serve_settings(config)
     local = start_local_deployment(
         score,
         deployment=deployment,
         service=service,
+        nodes=nodes,
         port=port,
         log_dir=log_dir,
         key=key,

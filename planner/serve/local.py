@@ -31,6 +31,7 @@ from planner.serve.logs import clear_logs, log_tail, replica_log_path
 
 if TYPE_CHECKING:
     from planner.scenario import Deployment, Service
+    from planner.scenario_nodes import Nodes
 
 
 class LocalDeployment:
@@ -94,6 +95,7 @@ def start_local_deployment(
     *,
     deployment: Deployment,
     service: Service,
+    nodes: Nodes | None = None,
     port: int = 0,
     log_dir: str | Path | None = None,
     key: str | None = None,
@@ -112,8 +114,8 @@ def start_local_deployment(
 
     Logs go to `log_dir`; without one, to a temporary folder that `stop()` removes (after a
     failed start too: its log tail is in the error). `runtime`, `models` and `debug_errors`
-    are those of `ServeConfig`. The key reaches the router in its environment: the config file
-    written to `log_dir` never holds it.
+    are those of `ServeConfig`, and so is `nodes` (the node pool; None: unlimited). The key
+    reaches the router in its environment: the config file written to `log_dir` never holds it.
 
     Raises:
         DeploymentError: the script is missing, the router exits, a replica is in a crash loop
@@ -128,6 +130,7 @@ def start_local_deployment(
         score_path=score,
         deployment=deployment,
         service=service,
+        nodes=nodes,
         port=port,
         log_dir=logs.resolve(),
         key=None,

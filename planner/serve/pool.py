@@ -29,6 +29,7 @@ class NotDelivered(ConnectionError):
 class State(StrEnum):
     """Lifecycle of a replica, as shown by /stats."""
 
+    PENDING = "pending"  # with a node pool: waiting for a node or its image pull
     STARTING = "starting"
     BACKOFF = "backoff"  # start failed; waiting before the next try (CrashLoopBackOff)
     READY = "ready"

@@ -20,6 +20,8 @@ Routes, with azureml-fe's semantics (docs/autoscalers.md §1.2):
 - `GET /stats`: replicas by state, busy, queued, desired, counts by status, uptime; the slot
   time so far (`busy_seconds / dispatched`) and each replica's request-to-ready time
   (`replica_start_s`: count, mean, min, max, last, samples_s; see `supervisor.StartTimes`).
+  With a node pool, `nodes` (nodes_ready, nodes_provisioning, pods_pending, each node, the
+  phases' means and maxima) and each replica's node and phases (`planner.serve.nodes`).
 - `GET /` and `GET /health`: liveness.
 """
 
@@ -206,9 +208,11 @@ class Router:
         """The /stats document."""
         sup = self.supervisor
         states = Counter(r.state.value for r in sup.replicas)
-        return {
+        # "pending" (waiting for a node) exists only with a node pool
+        shown = [s for s in State if s is not State.PENDING or sup.nodes is not None]
+        doc: dict[str, Any] = {
             "uptime_s": round(time.monotonic() - self.t_start, 3),
-            "replicas": {s.value: states.get(s.value, 0) for s in State},
+            "replicas": {s.value: states.get(s.value, 0) for s in shown},
             "desired": sup.desired,
             "busy": self.pool.busy,
             "queued": self.pool.queued,
@@ -223,6 +227,11 @@ class Router:
             "replica_list": [r.summary() for r in sup.replicas],
             "log_dir": str(self.config.log_dir),
         }
+        if sup.nodes is not None:
+            nodes = sup.nodes
+            doc["nodes"] = nodes.summary(nodes.now())
+            doc["replica_list"] = [{**r.summary(), **nodes.replica_doc(r.id)} for r in sup.replicas]
+        return doc
 
     async def stats(self, request: Request) -> Response:
         """GET /stats."""
@@ -251,7 +260,7 @@ class Router:
 
     async def update(self, request: Request) -> Response:
         """POST /-/update: new deployment/service blocks and/or models, then a rolling restart."""
-        from planner.serve.config import load_serve_blocks
+        from planner.serve.config import load_serve_settings
         from planner.serve.models import parse_models
 
         try:
@@ -260,7 +269,15 @@ class Router:
                 raise PlannerError("the body must be a JSON object")
             changes: dict[str, Any] = {}
             if spec.get("config") is not None:
-                changes["deployment"], changes["service"] = load_serve_blocks(spec["config"])
+                deployment, service, nodes = load_serve_settings(spec["config"])
+                old = self.config.service
+                resized = (service.cpu, service.memory_gb) != (old.cpu, old.memory_gb)
+                if nodes != self.config.nodes or (nodes is not None and resized):
+                    raise PlannerError(
+                        "nodes: the node pool (and the pod size on it) of a running deployment "
+                        "cannot change; stop it and start it with the new config"
+                    )
+                changes["deployment"], changes["service"] = deployment, service
             models = parse_models(spec["models"]) if spec.get("models") is not None else None
         except (PlannerError, ValueError) as exc:
             return JSONResponse({"ok": False, "error": str(exc)}, 400)

@@ -18,6 +18,11 @@ restart it after it died, to the moment it reports ready; failed starts and thei
 included) is kept in `StartTimes`, shown in /stats as `replica_start_s`. It is the real
 counterpart of the scenario's `cold_start_s`: process start, imports, `init()` and the
 configured cold start on top. Measured off the request path (no per-request cost).
+
+With a node pool (`ServeConfig.nodes`), a new replica first asks `planner.serve.nodes` for a
+node: it is `pending` until it has one and while the node pulls the image, and only then does
+its process start. Its `replica_start_s` is then the part the scenario's `cold_start_s` stands
+for (process start to ready); /stats gives the node wait, provisioning and image pull apart.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import numpy as np
 from planner.serve.config import ENV_REPLICA_ID, ENV_REQUEST_TIME, ENV_SEED, distribution_to_json
 from planner.serve.logs import failure_line, log_tail, replica_log_path
 from planner.serve.models import layout_models
+from planner.serve.nodes import ServeNodes
 from planner.serve.pool import Pool, Replica, State
 
 if TYPE_CHECKING:
@@ -115,6 +121,12 @@ class Supervisor:
         self._control: asyncio.Task[None] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
         self._t0 = time.monotonic()
+        self.nodes: ServeNodes | None = None
+        if config.nodes is not None:
+            # A stream of its own: the cold starts draw the same values with or without nodes.
+            node_rng = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(1)[0])
+            self.nodes = ServeNodes(config.nodes, config.service, node_rng, t0=self._t0)
+        self._node_loop: asyncio.Task[None] | None = None
         self._env = self._replica_env()
         self.generation = 0  # bumped by every reload/update; each replica records its own
         self.rolling = False  # a rolling restart is under way: the autoscaler waits
@@ -148,6 +160,10 @@ class Supervisor:
         self.desired = initial
         for _ in range(initial):
             self.launch()
+        if self.nodes is not None:
+            # NOTE: after the launches, so that the first scan (at 0 s) sees the initial
+            # replicas that found no room, as the simulator's first scan does.
+            self._node_loop = asyncio.create_task(self.nodes.run())
         self._control = asyncio.create_task(self._control_loop())
 
     async def shutdown(self) -> None:
@@ -157,6 +173,10 @@ class Supervisor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._control
         await asyncio.gather(*(self.stop(r) for r in list(self.replicas)))
+        if self._node_loop is not None:
+            self._node_loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._node_loop
         shutil.rmtree(self._models_root, ignore_errors=True)
 
     def launch(self) -> Replica:
@@ -187,6 +207,8 @@ class Supervisor:
     # -- one replica ------------------------------------------------------------------------
     async def _run(self, replica: Replica) -> None:
         try:
+            if self.nodes is not None:
+                await self._wait_for_node(replica, self.nodes)
             while not replica.stopping:
                 if replica.failures:
                     replica.state = State.BACKOFF
@@ -201,11 +223,21 @@ class Supervisor:
             if proc is not None:
                 await self._terminate(proc)
             self.pool.withdraw(replica, replica.state)
+            if self.nodes is not None:
+                self.nodes.release(replica.id, self.nodes.now())
             replica.idle.set()
             if replica in self.replicas:
                 self.replicas.remove(replica)
                 self.stopped_total += 1
             self._tasks.pop(replica.id, None)
+
+    async def _wait_for_node(self, replica: Replica, nodes: ServeNodes) -> None:
+        """Pending until the cluster gives the replica a node, then through its image pull."""
+        replica.state = State.PENDING
+        placement = await nodes.wait_for_node(replica.id)
+        await asyncio.sleep(max(0.0, placement.start_s - nodes.now()))
+        replica.state = State.STARTING
+        replica.requested_at = time.monotonic()  # its cold start begins: the process starts
 
     async def _run_once(self, replica: Replica) -> None:
         cfg = self.config
@@ -263,6 +295,8 @@ class Supervisor:
         replica.port = port
         replica.start_s = time.monotonic() - replica.requested_at
         self.start_times.add(replica.start_s)
+        if self.nodes is not None:
+            self.nodes.mark_ready(replica.id, self.nodes.now())
         replica.failures = 0
         replica.backoff_s = 0.0
         replica.crash_loop = False
@@ -381,7 +415,8 @@ class Supervisor:
             for _ in range(desired - len(active)):
                 self.launch()
         elif desired < len(active):
-            rank = {State.BACKOFF: 0, State.STARTING: 1, State.READY: 2}
+            # Pending pods go first, as a ReplicaSet scales down unscheduled pods first.
+            rank = {State.PENDING: 0, State.BACKOFF: 0, State.STARTING: 1, State.READY: 2}
             victims = sorted(active, key=lambda r: (rank.get(r.state, 0), r.in_flight, -r.id))
             for replica in victims[: len(active) - desired]:
                 task = asyncio.create_task(self.stop(replica))
