@@ -20,10 +20,11 @@ How it stays at a few dozen simulations:
 - The settings tried: headroom_pods in whole nodes' worth added to the file's (pods per node ×
   1, 2, ... up to the nodes the max_replicas beyond the file's warm nodes need; at most three of
   them: one node, the middle, all), and 0 when the file has some, at the file's min_nodes; and
-  min_nodes in {the nodes that hold max_replicas, the nodes that hold min_replicas} other than
-  the file's, at the file's headroom. Those whose cheapest possible cost (their warm nodes for
-  the whole measured time) exceeds the best passing candidate are skipped; the others run
-  cheapest first.
+  min_nodes in {the nodes that hold max_replicas, the nodes that hold min_replicas, the middle
+  between the file's and the latter (warm nodes beside fewer warm replicas)} other than the
+  file's, at the file's headroom. Those whose cheapest possible cost (their warm nodes for the
+  whole measured time) exceeds the best passing candidate are skipped; the others run cheapest
+  first.
 - ASSUMPTION (monotone in headroom_pods and in min_nodes): with the replica settings fixed,
   more headroom or more warm nodes never add 503s (they only add room) and never lower the
   cost. So the warm-replica answer, which passes at the file's node settings, should pass at
@@ -89,7 +90,11 @@ def node_settings(ev: Evaluator, best: Candidate) -> list[tuple[int, int]]:
     out = [(h0 + k * slots, n0) for k in steps if k > 0]
     if h0 > 0:
         out.append((0, n0))  # the file's headroom may be more than the spike needs
-    for n in sorted({math.ceil(best.max_replicas / slots), math.ceil(best.min_replicas / slots)}):
+    hold_min = math.ceil(best.min_replicas / slots)
+    warm_nodes = {math.ceil(best.max_replicas / slots), hold_min}
+    if hold_min - n0 > 1:
+        warm_nodes.add((n0 + hold_min) // 2)  # the middle: warm nodes with fewer warm replicas
+    for n in sorted(warm_nodes):
         if n != n0 and n <= nodes.max_nodes:
             out.append((h0, n))
     return out
