@@ -10,6 +10,7 @@ simulation of the settings, not on the search's own numbers alone.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -150,3 +151,18 @@ def test_cli_recommends_the_headroom() -> None:
     data = json.loads(out.output)
     assert data["nodes"]["headroom_pods"] > 0 and data["nodes"]["min_nodes"] == 1
     assert data["meets_slo"] is True
+
+
+def test_the_tradeoff_names_the_node_wait_the_headroom_removes(result: SearchResult) -> None:
+    """The trade-off's "cut the slowest wait for a node ... from X s to Y s" agrees with the
+    replica tables of fresh runs at the file's headroom 0 and at the choice."""
+    c = result.chosen
+    assert c.nodes is not None
+    line = next(t for t in result.node_tradeoff if "cut the slowest wait for a node" in t)
+    found = re.search(r"after the warm-up from (\d+) s to (\d+) s", line)
+    assert found is not None, line
+    _, late0 = _verdict_at(c, 0)
+    _, late = _verdict_at(c, c.nodes[0])
+    expected = [(t["node_wait_s"] + t["node_provisioning_s"]).max() for t in (late0, late)]
+    assert [float(g) for g in found.groups()] == pytest.approx(expected, abs=0.5)
+    assert expected[0] >= PROVISION_S and expected[1] == 0
