@@ -275,8 +275,8 @@ def node_reasons(
         more = [c for c in candidates if c.nodes is not None and c.nodes[i] != file_value]
         if value == file_value and not more:
             text = (
-                f"the file's {file_value}: no other value was evaluated (the max_simulations "
-                "budget ran out first)"
+                f"the file's {file_value}: no other value was evaluated (their warm nodes "
+                "alone cost more than the choice, or the max_simulations budget ran out)"
             )
         elif value == file_value:
             text = f"the file's {file_value}: others were tried and cost more or fail (see below)"
