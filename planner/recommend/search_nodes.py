@@ -20,10 +20,11 @@ How it stays at a few dozen simulations:
 - The settings tried: headroom_pods in whole nodes' worth added to the file's (pods per node ×
   1, 2, ... up to the nodes the max_replicas beyond the file's warm nodes need; at most three of
   them: one node, the middle, all), and 0 when the file has some, at the file's min_nodes; and
-  min_nodes in {the nodes that hold max_replicas, the nodes that hold min_replicas} other than
-  the file's, at the file's headroom. Those whose cheapest possible cost (their warm nodes for
-  the whole measured time) exceeds the best passing candidate are skipped; the others run
-  cheapest first.
+  min_nodes in {the nodes that hold max_replicas, the nodes that hold min_replicas, the middle
+  between the file's and the latter (warm nodes beside fewer warm replicas)} other than the
+  file's, at the file's headroom. Those whose cheapest possible cost (their warm nodes for the
+  whole measured time) exceeds the best passing candidate are skipped; the others run cheapest
+  first.
 - ASSUMPTION (monotone in headroom_pods and in min_nodes): with the replica settings fixed,
   more headroom or more warm nodes never add 503s (they only add room) and never lower the
   cost. So the warm-replica answer, which passes at the file's node settings, should pass at
@@ -89,7 +90,11 @@ def node_settings(ev: Evaluator, best: Candidate) -> list[tuple[int, int]]:
     out = [(h0 + k * slots, n0) for k in steps if k > 0]
     if h0 > 0:
         out.append((0, n0))  # the file's headroom may be more than the spike needs
-    for n in sorted({math.ceil(best.max_replicas / slots), math.ceil(best.min_replicas / slots)}):
+    hold_min = math.ceil(best.min_replicas / slots)
+    warm_nodes = {math.ceil(best.max_replicas / slots), hold_min}
+    if hold_min - n0 > 1:
+        warm_nodes.add((n0 + hold_min) // 2)  # the middle: warm nodes with fewer warm replicas
+    for n in sorted(warm_nodes):
         if n != n0 and n <= nodes.max_nodes:
             out.append((h0, n))
     return out
@@ -229,6 +234,16 @@ def _ready(c: Candidate) -> str:
     )
 
 
+def _wait_under_load_s(c: Candidate) -> float:
+    """The longest wait for a node (node_wait + node_provisioning) of the replicas requested
+    after the warm-up, over the seeds: those started at t = 0 wait in the warm-up, unmeasured."""
+    table = c.results.replicas
+    if table is None:
+        return 0.0
+    late = table[table["requested_s"] >= c.results.scenario.warmup_s]
+    return float((late["node_wait_s"] + late["node_provisioning_s"]).max()) if len(late) else 0.0
+
+
 def _holds(pods: int, slots: int, price: float | None) -> str:
     """ "8 pods (2 nodes' worth, 0.384/h)": what holding `pods` slots costs per hour."""
     worth = pods / slots
@@ -260,8 +275,8 @@ def node_reasons(
         more = [c for c in candidates if c.nodes is not None and c.nodes[i] != file_value]
         if value == file_value and not more:
             text = (
-                f"the file's {file_value}: no other value was evaluated (the max_simulations "
-                "budget ran out first)"
+                f"the file's {file_value}: no other value was evaluated (their warm nodes "
+                "alone cost more than the choice, or the max_simulations budget ran out)"
             )
         elif value == file_value:
             text = f"the file's {file_value}: others were tried and cost more or fail (see below)"
@@ -333,15 +348,14 @@ def node_tradeoff(
             )
         else:
             changed = (("headroom", chosen.nodes[0] != h0), ("warm nodes", chosen.nodes[1] != n0))
-            fv = f.summary.values
             lines.append(
                 f"At the file's headroom_pods {h0} and min_nodes {n0} the same replica settings "
                 f"fail: {'; '.join(f.summary.reasons)} ({_per_hour(f):.3g}{unit}); {_ready(f)}. "
                 "The choice's "
                 + " and ".join(w for w, differs in changed if differs)
-                + " cut the slowest wait for a node from "
-                f"{fv['node_wait_max_s'] + fv['node_provisioning_max_s']:.0f} s to "
-                f"{v['node_wait_max_s'] + v['node_provisioning_max_s']:.0f} s, for {change}."
+                + " cut the slowest wait for a node of a replica requested after the warm-up "
+                f"from {_wait_under_load_s(f):.0f} s to {_wait_under_load_s(chosen):.0f} s, "
+                f"for {change}."
             )
     kinds = (
         ("Warm replicas at the file's node settings instead", (False, False)),
