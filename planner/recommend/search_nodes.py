@@ -248,7 +248,8 @@ def _holds(pods: int, slots: int, price: float | None) -> str:
     """ "8 pods (2 nodes' worth, 0.384/h)": what holding `pods` slots costs per hour."""
     worth = pods / slots
     money = "" if price is None else f", {worth * price:.3g}/h"
-    return f"{pods} pods ({worth:.3g} nodes' worth{money})"
+    unit = "node's" if math.isclose(worth, 1.0) else "nodes'"
+    return f"{pods} pods ({worth:.3g} {unit} worth{money})"
 
 
 def node_reasons(
