@@ -91,3 +91,22 @@ def test_cli_writes_the_node_formats_and_refuses_them_without_nodes() -> None:
     plain = str(repo / "scenarios" / "spike.yaml")
     result = runner.invoke(app, ["export", plain, "--format", "headroom"])
     assert result.exit_code == 2 and "nodes: block" in result.stderr
+
+
+def test_a_recommendation_gives_its_node_settings_or_a_one_line_error() -> None:
+    """`nodepool_from_recommendation`: the nodes block's values, the name as a DNS label; a
+    block without its pool fields is refused naming the field; no block gives None."""
+    from planner.export.nodepool import nodepool_from_recommendation
+
+    block = {
+        "vm_size": "Standard_D4s_v5", "min_nodes": 2, "max_nodes": 9, "headroom_pods": 4,
+        "pod_cpu": 0.5, "pod_memory_gb": 1.0, "autoscaler": {"scan_interval_s": 20},
+    }  # fmt: skip
+    got = nodepool_from_recommendation({"name": "my_model", "nodes": block})
+    assert got is not None
+    assert (got.name, got.min_nodes, got.max_nodes, got.headroom_pods) == ("my-model", 2, 9, 4)
+    assert (got.pod_cpu, got.pod_memory_gb, got.scan_interval_s) == (0.5, 1.0, 20)
+    assert got.scale_down_unneeded_s == 600.0  # not in the block: the profile's default
+    assert nodepool_from_recommendation({"name": "x"}) is None
+    with pytest.raises(ScenarioError, match="no 'vm_size'"):
+        nodepool_from_recommendation({"nodes": {"min_nodes": 1, "max_nodes": 2}})

@@ -153,6 +153,44 @@ def test_cli_recommends_the_headroom() -> None:
     assert data["meets_slo"] is True
 
 
+def test_the_recommended_node_settings_export_to_aks(tmp_path: Path) -> None:
+    """`planner export --from-json` of that recommendation: the headroom Deployment has the
+    recommended pause pods (the real Kubernetes schema accepts it), and the az command the
+    recommended min_nodes; the pool and profile are the scenario's."""
+    import kubernetes_validate
+    import yaml
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["recommend", "--scenario", str(FILE), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    rec = json.loads(out.output)
+    (tmp_path / "rec.json").write_text(out.output, encoding="utf-8")
+    got = runner.invoke(app, ["export", "--from-json", str(tmp_path / "rec.json"),
+                              "--format", "headroom"])  # fmt: skip
+    assert got.exit_code == 0, got.output
+    docs = list(yaml.safe_load_all(got.stdout))
+    for doc in docs:
+        kubernetes_validate.validate(doc, "1.30", strict=True)
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    assert deployment["spec"]["replicas"] == rec["nodes"]["headroom_pods"] > 0
+    pause = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
+    scenario = load_scenario(FILE)
+    assert pause["requests"] == {
+        "cpu": "1",
+        "memory": f"{int(scenario.service.memory_gb * 1024)}Mi",
+    }
+    assert "&" not in got.stdout  # no YAML anchors: requests and limits are written out
+    cmd = runner.invoke(app, ["export", "--from-json", str(tmp_path / "rec.json"),
+                              "--format", "aks-nodepool"])  # fmt: skip
+    assert cmd.exit_code == 0, cmd.output
+    assert scenario.nodes is not None
+    assert (
+        f"--min-count {rec['nodes']['min_nodes']} --max-count {scenario.nodes.max_nodes}"
+        in cmd.stdout
+    )
+    assert f"scan-interval={scenario.nodes.autoscaler.scan_interval_s:g}" in cmd.stdout
+
+
 def test_the_tradeoff_names_the_node_wait_the_headroom_removes(result: SearchResult) -> None:
     """The trade-off's "cut the slowest wait for a node ... from X s to Y s" agrees with the
     replica tables of fresh runs at the file's headroom 0 and at the choice."""

@@ -186,6 +186,16 @@ def _nodes_dict(result: SearchResult) -> dict[str, Any]:
             "min_nodes": c.nodes[1],
             "initial_nodes": nodes.initial_nodes,
             "max_nodes": nodes.max_nodes,
+            "pod_cpu": _num(c.results.scenario.service.cpu),
+            "pod_memory_gb": _num(c.results.scenario.service.memory_gb),
+            "autoscaler": {
+                "scan_interval_s": _num(nodes.autoscaler.scan_interval_s),
+                "scale_down_unneeded_s": _num(nodes.autoscaler.scale_down_unneeded_s),
+                "scale_down_delay_after_add_s": _num(nodes.autoscaler.scale_down_delay_after_add_s),
+                "scale_down_utilization_threshold": _num(
+                    nodes.autoscaler.scale_down_utilization_threshold
+                ),
+            },
             "price_per_hour": _num(nodes.price_per_hour),
             "cost_unit": "node-hours" if nodes.price_per_hour is None else "money",
             "node_hours": _num(c.node_hours),

@@ -182,7 +182,11 @@ def export(
     if scenario_file is not None:
         settings, nodes = _from_scenario_file(scenario_file, overrides)
     elif from_json is not None:
-        settings = from_recommendation(_read_json(from_json), **overrides)
+        from planner.export import nodepool_from_recommendation
+
+        data = _read_json(from_json)
+        settings = from_recommendation(data, **overrides)
+        nodes = nodepool_from_recommendation(data)
     else:
         settings = _with_overrides(ExportSettings(), overrides)
 
@@ -198,7 +202,10 @@ def export(
     else:
         fmts = (output_format.value,)
     if any(fmt in NODE_FORMATS for fmt in fmts) and nodes is None:
-        raise ScenarioError(f"--format {output_format.value} needs a SCENARIO with a nodes: block")
+        raise ScenarioError(
+            f"--format {output_format.value} needs a SCENARIO with a nodes: block "
+            "(or --from-json of a recommendation for one)"
+        )
     texts = {
         fmt: render(settings, fmt, nodes=nodes, **(hpa_options if fmt == "hpa" else {}))
         for fmt in fmts

@@ -23,7 +23,11 @@ from planner.export.formats import (
     notes,
     render,
 )
-from planner.export.nodepool import NodePoolSettings, nodepool_from_scenario
+from planner.export.nodepool import (
+    NodePoolSettings,
+    nodepool_from_recommendation,
+    nodepool_from_scenario,
+)
 from planner.export.settings import ExportSettings, from_recommendation, from_scenario
 
 __all__ = [
@@ -41,6 +45,7 @@ __all__ = [
     "from_scenario",
     "hpa_dict",
     "hpa_yaml",
+    "nodepool_from_recommendation",
     "nodepool_from_scenario",
     "notes",
     "render",

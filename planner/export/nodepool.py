@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "aks_nodepool_commands",
     "headroom_manifests",
     "headroom_yaml",
+    "nodepool_from_recommendation",
     "nodepool_from_scenario",
 ]
 
@@ -88,6 +90,31 @@ def nodepool_from_scenario(scenario: Any) -> NodePoolSettings:
         pod_cpu=scenario.service.cpu,
         pod_memory_gb=scenario.service.memory_gb,
     )
+
+
+def nodepool_from_recommendation(data: Mapping[str, Any]) -> NodePoolSettings | None:
+    """The node settings of a recommendation (`planner recommend --format json`): its `nodes`
+    block, with the recommended headroom_pods and min_nodes; None when it has none."""
+    block = data.get("nodes")
+    if not isinstance(block, Mapping):
+        return None
+    profile = block.get("autoscaler")
+    profile = profile if isinstance(profile, Mapping) else {}
+    known = {
+        "scan_interval_s", "scale_down_unneeded_s", "scale_down_delay_after_add_s",
+        "scale_down_utilization_threshold",
+    }  # fmt: skip
+    values: dict[str, Any] = {k: v for k, v in profile.items() if k in known}
+    for key in ("vm_size", "min_nodes", "max_nodes", "headroom_pods", "pod_cpu", "pod_memory_gb"):
+        if key in block:
+            values[key] = block[key]
+    for key in ("vm_size", "min_nodes", "max_nodes"):
+        if key not in values:
+            raise ScenarioError(f"recommendation nodes block has no '{key}'")
+    try:
+        return NodePoolSettings(name=slug(str(data.get("name") or "planner")), **values)
+    except TypeError as exc:
+        raise ScenarioError(f"recommendation nodes block: {exc}") from None
 
 
 def _minutes(seconds: float) -> str:
@@ -151,7 +178,7 @@ def headroom_manifests(s: NodePoolSettings) -> list[dict[str, Any]]:
                             {
                                 "name": "pause",
                                 "image": PAUSE_IMAGE,
-                                "resources": {"requests": requests, "limits": requests},
+                                "resources": {"requests": requests, "limits": dict(requests)},
                             }
                         ],
                     },

@@ -142,6 +142,8 @@ def from_recommendation(data: Mapping[str, Any], **overrides: Any) -> ExportSett
     merged.update({k: v for k, v in data.items() if not isinstance(v, Mapping)})
     known = {f.name for f in fields(ExportSettings)}
     values = {k: v for k, v in merged.items() if k in known}
+    if isinstance(values.get("name"), str):  # the scenario's name, as the scenario path has it
+        values["name"] = slug(values["name"])
     if "target_util" in merged and "target_utilization" not in values:
         values["target_utilization"] = merged["target_util"]
     replicas = merged.get("replicas")
