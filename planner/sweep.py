@@ -12,6 +12,7 @@ the cells that changed. `cell_summary` reduces the rows to one per cell against 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -105,15 +106,23 @@ def cache_key(cell_scenario: Scenario, seed: int) -> str:
         if array is not None:
             data = np.ascontiguousarray(array, dtype=np.float64).tobytes()
             spec[f"__{name}_sha256"] = hashlib.sha256(data).hexdigest()
-    if traffic.trace_file is not None:  # a file-backed day: hash its bytes, a block at a time
-        digest = hashlib.sha256()
-        with Path(traffic.trace_file).open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        spec["__trace_file_sha256"] = digest.hexdigest()
+    if traffic.trace_file is not None:  # a file-backed day: its bytes' digest
+        st = Path(traffic.trace_file).stat()
+        spec["__trace_file_sha256"] = _file_sha256(traffic.trace_file, st.st_mtime_ns, st.st_size)
     payload = {"model": MODEL_VERSION, "seed": int(seed), "scenario": _canonical(spec)}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: str, _mtime_ns: int, _size: int) -> str:
+    """sha256 of a file, read a block at a time, once per version of it (modification time and
+    size): a sweep keys every cell × seed, and a day's trace is hundreds of MB."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def run_sweep(
