@@ -16,6 +16,7 @@ import math
 import numbers
 from typing import TYPE_CHECKING, Any
 
+from planner.plain import plain
 from planner.recommend.spike import has_latency_objective
 
 if TYPE_CHECKING:
@@ -188,14 +189,7 @@ def _nodes_dict(result: SearchResult) -> dict[str, Any]:
             "max_nodes": nodes.max_nodes,
             "pod_cpu": _num(c.results.scenario.service.cpu),
             "pod_memory_gb": _num(c.results.scenario.service.memory_gb),
-            "autoscaler": {
-                "scan_interval_s": _num(nodes.autoscaler.scan_interval_s),
-                "scale_down_unneeded_s": _num(nodes.autoscaler.scale_down_unneeded_s),
-                "scale_down_delay_after_add_s": _num(nodes.autoscaler.scale_down_delay_after_add_s),
-                "scale_down_utilization_threshold": _num(
-                    nodes.autoscaler.scale_down_utilization_threshold
-                ),
-            },
+            "autoscaler": plain(nodes.autoscaler),  # the cluster-autoscaler profile, for export
             "price_per_hour": _num(nodes.price_per_hour),
             "cost_unit": "node-hours" if nodes.price_per_hour is None else "money",
             "node_hours": _num(c.node_hours),
