@@ -41,6 +41,7 @@ from planner import scenario_edit as edit
 from planner.distributions import Distribution
 from planner.errors import PlannerWarning, ScenarioError
 from planner.scenario_base import error_message, shown
+from planner.scenario_nodes import Nodes
 from planner.scenario_types import (
     AUTOSCALERS,
     Deployment,
@@ -128,6 +129,9 @@ def with_overrides(
     bounds = ("deployment.min_replicas", "deployment.max_replicas", "deployment.autoscaler")
     if any(p in bounds for p in overrides) and "deployment.replicas" not in overrides:
         _clamp_replicas(spec)
+    node_bounds = ("nodes.min_nodes", "nodes.max_nodes")
+    if any(p in node_bounds for p in overrides) and "nodes.initial_nodes" not in overrides:
+        _clamp_initial_nodes(spec)
     check_sweep = any(p == "sweep" or p.startswith("sweep.") for p in overrides)
     return _build(
         spec,
@@ -169,6 +173,12 @@ def _clamp_replicas(spec: dict[str, Any]) -> None:
     )
 
 
+def _clamp_initial_nodes(spec: dict[str, Any]) -> None:
+    edit.clamp_initial_nodes(
+        spec, default_min=default(Nodes, "min_nodes"), default_max=default(Nodes, "max_nodes")
+    )
+
+
 def _build(
     data: Any,
     *,
@@ -207,6 +217,8 @@ def _check_sweep_values(scenario: Scenario) -> None:
                 edit.set_path(spec, key, value)
                 if key in ("deployment.min_replicas", "deployment.max_replicas"):
                     _clamp_replicas(spec)
+                if key in ("nodes.min_nodes", "nodes.max_nodes"):
+                    _clamp_initial_nodes(spec)
                 _build(
                     spec,
                     base_dir=scenario.base_dir,

@@ -104,6 +104,18 @@ def clamp_replicas(spec: dict[str, Any], *, default_min: int, default_max: int) 
         dep["replicas"] = min(max(r, lo), hi)
 
 
+def clamp_initial_nodes(spec: dict[str, Any], *, default_min: int, default_max: int) -> None:
+    """Move an explicit initial node count into a (new) min_nodes..max_nodes range; without
+    one, initial_nodes follows min_nodes by the schema's default."""
+    nodes = spec.get("nodes")
+    if not isinstance(nodes, dict) or "initial_nodes" not in nodes:
+        return
+    n = nodes["initial_nodes"]
+    lo, hi = nodes.get("min_nodes", default_min), nodes.get("max_nodes", default_max)
+    if all(isinstance(x, int) and not isinstance(x, bool) for x in (n, lo, hi)) and lo <= hi:
+        nodes["initial_nodes"] = min(max(n, lo), hi)
+
+
 def dist_spec(d: Any) -> Any:
     """The file form of a distribution object."""
     if isinstance(d, Constant):

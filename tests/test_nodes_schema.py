@@ -61,3 +61,20 @@ def test_a_pod_that_fits_exactly_is_accepted() -> None:
         "nodes": {"cpu": 4, "memory_gb": 16},
     }
     assert scenario_from_dict(spec).nodes is not None
+
+
+def test_a_new_min_nodes_moves_the_initial_nodes_with_it() -> None:
+    """`with_overrides` (`--set`, sweeps, the search): without an initial_nodes of its own the
+    count follows min_nodes; a file's own count is moved into the new min..max range."""
+    from pathlib import Path
+
+    from planner.scenario import load_scenario, with_overrides
+
+    spike = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "nodes_spike.yaml")
+    assert spike.nodes is not None and spike.nodes.initial_nodes == 2  # the file's own
+    raised = with_overrides(spike, {"nodes.min_nodes": 3}, warn=False).nodes
+    assert raised is not None and (raised.min_nodes, raised.initial_nodes) == (3, 3)
+    kept = with_overrides(spike, {"nodes.min_nodes": 0}, warn=False).nodes
+    assert kept is not None and kept.initial_nodes == 2
+    lowered = with_overrides(spike, {"nodes.max_nodes": 1, "nodes.min_nodes": 1}, warn=False)
+    assert lowered.nodes is not None and lowered.nodes.initial_nodes == 1

@@ -209,13 +209,6 @@ class Evaluator:
         # file's, until the node stage of the search changes them. None without nodes.
         self.file_nodes = None if nodes is None else (nodes.headroom_pods, nodes.min_nodes)
         self.nodes = self.file_nodes
-        spec_nodes = scenario.spec.get("nodes") if scenario.spec else None
-        # initial_nodes follows min_nodes unless the file sets it (then it is at least min).
-        self._file_initial = (
-            nodes.initial_nodes
-            if nodes is not None and isinstance(spec_nodes, dict) and "initial_nodes" in spec_nodes
-            else None
-        )
         self.cache: dict[tuple[int, int, float, tuple[int, int] | None], Candidate] = {}
         self.order: list[Candidate] = []
         self.step = "min"  # recorded on each new candidate: the search sets it as it goes
@@ -235,14 +228,13 @@ class Evaluator:
         return None
 
     def node_overrides(self) -> dict[str, int]:
-        """The scenario overrides of the current node settings (empty without nodes)."""
+        """The scenario overrides of the current node settings (empty without nodes); initial
+        nodes follow min_nodes, or a file's own count is moved into the range
+        (`planner.scenario.with_overrides`)."""
         if self.nodes is None:
             return {}
         headroom, min_nodes = self.nodes
-        out = {"nodes.headroom_pods": headroom, "nodes.min_nodes": min_nodes}
-        if self._file_initial is not None:
-            out["nodes.initial_nodes"] = max(self._file_initial, min_nodes)
-        return out
+        return {"nodes.headroom_pods": headroom, "nodes.min_nodes": min_nodes}
 
     def __call__(self, min_replicas: int, max_replicas: int, target: float) -> Candidate:
         """The candidate at these replica settings and the current node settings (`nodes`)."""
