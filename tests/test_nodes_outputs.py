@@ -177,8 +177,8 @@ def test_timeline_plot_without_nodes_has_four_panels() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from planner.model_nodes import NODE_TIMELINE_COLUMNS as NODE_COLUMNS
     from planner.report import plot_timeline
-    from planner.report.timeline import NODE_COLUMNS
 
     tl = _run(_hand_spec(provision_s=100, cold_start_s=20)).timeline
     plain = plot_timeline(tl.drop(columns=list(NODE_COLUMNS)))

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from planner.model_nodes import NODE_TIMELINE_COLUMNS
 from planner.report.plots import R503_COLOUR as _R503
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["NODE_COLUMNS", "plot_timeline"]
+__all__ = ["plot_timeline"]
 
 # Colours chosen to read in print and for the common colour-vision deficiencies.
 _READY = "#4c72b0"
@@ -28,9 +29,6 @@ _OFFERED = "#222222"
 _ARRIVALS = "#55a868"
 _PROVISIONING = "#dd8452"
 _PENDING = "#937860"
-
-NODE_COLUMNS = ("nodes_ready", "nodes_provisioning", "pods_pending")
-"""The node layer's timeline columns; with all three the timeline gets a Nodes panel."""
 
 
 def _select_rep(
@@ -110,7 +108,7 @@ def plot_timeline(
 ) -> np.ndarray:
     """Stacked panels sharing time: traffic, replicas, (nodes,) queue and busy, 503/504 per second.
 
-    With the node layer's columns (NODE_COLUMNS) a Nodes panel follows the replicas: nodes
+    With the node layer's columns (NODE_TIMELINE_COLUMNS) a Nodes panel follows the replicas: nodes
     ready and provisioning, and the pods Pending for a node on a right-hand axis. The 503
     panel is shaded where replicas are starting, so a person sees at a glance that the errors
     came while new capacity was still cold. With several reps and `rep=None` the mean
@@ -131,7 +129,7 @@ def plot_timeline(
     """
     import matplotlib.pyplot as plt
 
-    with_nodes = all(name in timeline.columns for name in NODE_COLUMNS)
+    with_nodes = all(name in timeline.columns for name in NODE_TIMELINE_COLUMNS)
     if axes is None:
         ratios = [1, 1.2, 1, 1, 1][: 5 if with_nodes else 4]
         fig, axes = plt.subplots(
