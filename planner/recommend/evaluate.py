@@ -20,7 +20,7 @@ Each candidate starts at the replica count its autoscaler settles at for the ope
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -153,6 +153,16 @@ def _rep_task(args: tuple[Scenario, int]) -> simulate.RepResult:
     return simulate.run_rep(scenario, seed)
 
 
+def ready_words(values: Mapping[str, float]) -> str:
+    """The slowest time to ready by phase, from a node summary's `<phase>_max_s` values."""
+    v = values
+    return (
+        f"{v['node_wait_max_s'] + v['node_provisioning_max_s']:.0f} s for a node "
+        f"({v['node_provisioning_max_s']:.0f} s of it provisioning), "
+        f"{v['image_pull_max_s']:.0f} s image pull, {v['cold_start_max_s']:.0f} s cold start"
+    )
+
+
 def _failure_reason(summary: Summary, results: Results, max_replicas: int) -> str:
     """Summary's verdict plus when the 503s came and what the replicas were doing."""
     from planner.recommend.insights import explain_503s
@@ -160,13 +170,7 @@ def _failure_reason(summary: Summary, results: Results, max_replicas: int) -> st
     words = "; ".join(summary.reasons) or "SLO not met"
     scenario = results.scenario
     if scenario.nodes is not None:
-        v = summary.values
-        words += (
-            "; slowest time to ready: "
-            f"{v['node_wait_max_s'] + v['node_provisioning_max_s']:.0f} s for a node "
-            f"({v['node_provisioning_max_s']:.0f} s of it provisioning), "
-            f"{v['image_pull_max_s']:.0f} s image pull, {v['cold_start_max_s']:.0f} s cold start"
-        )
+        words += f"; slowest time to ready: {ready_words(summary.values)}"
     ex = explain_503s(results.timeline, warmup_s=scenario.warmup_s, max_replicas=max_replicas)
     if ex.n_503_per_rep <= 0:
         return words

@@ -46,6 +46,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from planner.nodes import pods_per_node
+from planner.recommend.evaluate import ready_words
 from planner.recommend.search_steps import cost_key, search_target, settle
 
 if TYPE_CHECKING:
@@ -225,12 +226,8 @@ def _setting(c: Candidate, chosen: Candidate | None = None) -> str:
 
 
 def _ready(c: Candidate) -> str:
-    v = c.summary.values
-    return (
-        "slowest time to ready (replicas started at t = 0 included) "
-        f"{v['node_wait_max_s'] + v['node_provisioning_max_s']:.0f} s for "
-        f"a node ({v['node_provisioning_max_s']:.0f} s provisioning), "
-        f"{v['image_pull_max_s']:.0f} s image pull, {v['cold_start_max_s']:.0f} s cold start"
+    return "slowest time to ready (replicas started at t = 0 included) " + ready_words(
+        c.summary.values
     )
 
 
