@@ -119,7 +119,7 @@ def simulate(
 
     from planner.budget import check_work, estimate_requests
     from planner.metrics import summarise
-    from planner.recommend.insights import describe, explain_503s
+    from planner.recommend.insights import describe, explain_results, replica_ceiling
     from planner.scenario import load_scenario
     from planner.simulate import run
 
@@ -145,11 +145,7 @@ def simulate(
         )
     )
     summary = summarise(results, scenario.slo)
-    bound = _max_replicas(scenario)
-    explanation = explain_503s(
-        results.timeline, warmup_s=scenario.warmup_s, max_replicas=bound, replicas=results.replicas
-    )
-    why = describe(explanation, max_replicas=bound)
+    why = describe(explain_results(results), max_replicas=replica_ceiling(scenario))
     payload = {
         "scenario": scenario.name,
         "file": str(file),
@@ -168,12 +164,6 @@ def simulate(
         typer.echo(json.dumps(json_safe(payload), indent=2))
         return
     _print_report(scenario, seed_list, summary, why, written)
-
-
-def _max_replicas(scenario: Scenario) -> int | None:
-    """The autoscaler's ceiling, or None for a fixed deployment."""
-    dep = scenario.deployment
-    return None if dep.autoscaler == "none" else int(dep.max_replicas)
 
 
 def _timeline_figure(scenario: Scenario, results: Any) -> Any:

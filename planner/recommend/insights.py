@@ -25,9 +25,17 @@ import pandas as pd
 from planner.model_nodes import PHASES
 
 if TYPE_CHECKING:
+    from planner.scenario import Scenario
     from planner.simulate import Results
 
-__all__ = ["Explanation", "NodePhases", "describe", "explain_503s", "explain_results"]
+__all__ = [
+    "Explanation",
+    "NodePhases",
+    "describe",
+    "explain_503s",
+    "explain_results",
+    "replica_ceiling",
+]
 
 WINDOW_S = 60
 
@@ -77,14 +85,19 @@ class NodePhases:
         return PHASES[int(np.argmax(self.mean_s))]
 
 
+def replica_ceiling(scenario: Scenario) -> int | None:
+    """The autoscaler's ceiling (max_replicas), or None for a fixed deployment."""
+    dep = scenario.deployment
+    return None if dep.autoscaler == "none" else int(dep.max_replicas)
+
+
 def explain_results(results: Results) -> Explanation:
     """`explain_503s` on a run's timeline and replica table, with the scenario's settings."""
     scenario = results.scenario
-    dep = scenario.deployment
     return explain_503s(
         results.timeline,
         warmup_s=scenario.warmup_s,
-        max_replicas=None if dep.autoscaler == "none" else int(dep.max_replicas),
+        max_replicas=replica_ceiling(scenario),
         replicas=results.replicas,
     )
 
