@@ -188,6 +188,26 @@ def test_without_a_price_candidates_rank_by_node_hours(spike: Scenario) -> None:
     assert sorted_candidates(r)["node_hours"].is_monotonic_increasing
 
 
+def test_an_unpriced_pool_with_a_replica_price_ranks_and_plots_node_hours(
+    spike: Scenario,
+) -> None:
+    """No node price but --cost-per-replica-hour: the cost column is replica money, yet the
+    choice, the table's order and the HTML plot's x axis are all node-hours (one cost unit)."""
+    from planner.cli._search_render import search_html_sections
+
+    spec = dict(spike.spec)
+    spec["nodes"] = {k: v for k, v in spec["nodes"].items() if k != "price_per_hour"}
+    unpriced = with_overrides(spike, {"nodes": spec["nodes"]}, warn=False)
+    r = search_settings(
+        unpriced, processes=1, progress=False, targets=(0.8,), cost_per_replica_hour=1.0
+    )
+    assert r.chosen.cost_unit == "node-h" and r.chosen.cost is not None
+    assert sorted_candidates(r)["node_hours"].is_monotonic_increasing
+    ax = dict(search_html_sections(r))["Candidates: cost against 503 rate"]
+    xs = {round(float(x), 9) for points in ax.collections for x, _ in points.get_offsets()}
+    assert xs == {round(float(h), 9) for h in r.candidates["node_hours"]}
+
+
 def test_monotone_violations_match_the_table(fast_result: SearchResult) -> None:
     """The reported node-assumption breaks are exactly the pairs of the table (same replica
     settings, the other node setting equal) where more headroom_pods or more min_nodes give a

@@ -93,10 +93,7 @@ def sorted_candidates(result: SearchResult) -> pd.DataFrame:
         ).reset_index(drop=True)
     # With nodes, cheapest is money (node-hours without a node price): `search_steps.cost_key`.
     df["chosen"] &= (df["headroom_pods"] == c.nodes[0]) & (df["min_nodes"] == c.nodes[1])
-    priced = c.results.scenario.nodes is not None and (
-        c.results.scenario.nodes.price_per_hour is not None
-    )
-    ranked = df["cost"].astype(float) if priced else df["node_hours"]
+    ranked = df["cost"].astype(float) if c.cost_unit == "money" else df["node_hours"]
     order = ["_ranked", "replica_hours", "min_replicas", "target_utilization", "headroom_pods"]
     return (
         df.assign(_ranked=ranked)
@@ -191,7 +188,7 @@ def _nodes_dict(result: SearchResult) -> dict[str, Any]:
             "pod_memory_gb": _num(c.results.scenario.service.memory_gb),
             "autoscaler": plain(nodes.autoscaler),  # the cluster-autoscaler profile, for export
             "price_per_hour": _num(nodes.price_per_hour),
-            "cost_unit": "node-hours" if nodes.price_per_hour is None else "money",
+            "cost_unit": "money" if c.cost_unit == "money" else "node-hours",
             "node_hours": _num(c.node_hours),
             "peak_nodes": _num(c.summary.values["peak_nodes"]),
             "reasons": {k: result.reasons[k] for k in ("headroom_pods", "min_nodes")},
@@ -339,8 +336,8 @@ def search_html_sections(result: SearchResult) -> list[tuple[str, Any]]:
         settings |= {k: data["nodes"][k] for k in ("headroom_pods", "min_nodes", "node_hours")}
     df = sorted_candidates(result)
     x = "cost" if result.cost_per_replica_hour is not None else "replica_hours"
-    if c.node_hours is not None:
-        x = "node_hours" if df["cost"].isna().all() else "cost"
+    if c.node_hours is not None:  # the axis the candidates are ranked on
+        x = "cost" if c.cost_unit == "money" else "node_hours"
     ax = plot_candidates(
         df.astype({"cost": float}),
         x=x,

@@ -98,18 +98,23 @@ class Candidate:
         return (self.headroom_pods, self.min_nodes)
 
     @property
+    def cost_unit(self) -> str:
+        """What `ranked_cost` counts: "replica-h" without nodes; with nodes "money" when the
+        node pool has a price, else "node-h"."""
+        if self.node_hours is None:
+            return "replica-h"
+        nodes = self.results.scenario.nodes
+        return "money" if nodes is not None and nodes.price_per_hour is not None else "node-h"
+
+    @property
     def ranked_cost(self) -> float:
         """What "cheapest" compares: replica-hours; with nodes the cost in money (node-hours ×
         nodes.price_per_hour, plus replica-hours × the replica price if one is given), or the
         node-hours when the node pool has no price."""
-        if self.node_hours is None:
-            return self.replica_hours
-        if self.results.scenario.nodes is not None and (
-            self.results.scenario.nodes.price_per_hour is not None
-        ):
+        if self.cost_unit == "money":
             assert self.cost is not None  # a node price makes the cost money
             return self.cost
-        return self.node_hours
+        return self.replica_hours if self.node_hours is None else self.node_hours
 
     def row(self) -> dict[str, Any]:
         """One row of the candidates table (`candidate_columns`)."""
@@ -314,13 +319,7 @@ def infeasible_error(
 
 def cost_words(c: Candidate, other: Candidate | None = None) -> str:
     """The ranked cost of `c` (against `other`) in words: replica-h, money or node-h."""
-    nodes = c.results.scenario.nodes
-    if c.node_hours is None:
-        unit = "replica-h"
-    elif nodes is None or nodes.price_per_hour is None:
-        unit = "node-h"
-    else:
-        unit = "in money"
+    unit = "in money" if c.cost_unit == "money" else c.cost_unit
     if other is None:
         return f"{c.ranked_cost:.4g} {unit}"
     return f"{c.ranked_cost:.4g} against {other.ranked_cost:.4g} {unit}"
