@@ -86,7 +86,7 @@ from planner.recommend.search_nodes import (
     node_tradeoff,
     search_nodes,
     settle_all,
-    slots_per_node,
+    warm_node_cost,
 )
 from planner.recommend.search_steps import (
     closed_min,
@@ -377,6 +377,4 @@ def _pool_cost(c: Candidate, measured_h: float) -> float:
     scenario = c.results.scenario
     if c.nodes is None or scenario.nodes is None:
         return c.min_replicas * measured_h
-    held = max(c.nodes[1], math.ceil(c.min_replicas / slots_per_node(scenario)))
-    price = scenario.nodes.price_per_hour
-    return held * measured_h * (1.0 if price is None else price)
+    return warm_node_cost(scenario, min_nodes=c.nodes[1], pods=c.min_replicas)

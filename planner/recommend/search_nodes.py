@@ -61,6 +61,7 @@ __all__ = [
     "search_nodes",
     "settle_all",
     "slots_per_node",
+    "warm_node_cost",
 ]
 
 MAX_HEADROOM_SETTINGS = 3  # one node's worth, the middle, all the spike needs
@@ -101,16 +102,20 @@ def node_settings(ev: Evaluator, best: Candidate) -> list[tuple[int, int]]:
     return out
 
 
-def _floor_cost(ev: Evaluator, setting: tuple[int, int], floor: int) -> float:
-    """The least a node setting can cost in the ranked unit: its warm nodes all the time."""
-    scenario = ev.scenario
+def warm_node_cost(scenario: Scenario, *, min_nodes: int, pods: int) -> float:
+    """The least a pool can cost in the ranked unit (money, or node-hours without a price):
+    the nodes that hold `pods` pods, at least `min_nodes`, for the whole measured time."""
     nodes = scenario.nodes
     assert nodes is not None
-    headroom, min_nodes = setting
-    slots = slots_per_node(scenario)
-    held = max(min_nodes, math.ceil((headroom + floor) / slots))
+    held = max(min_nodes, math.ceil(pods / slots_per_node(scenario)))
     hours = held * (scenario.duration_s - scenario.warmup_s) / 3600.0
     return hours if nodes.price_per_hour is None else hours * nodes.price_per_hour
+
+
+def _floor_cost(ev: Evaluator, setting: tuple[int, int], floor: int) -> float:
+    """The least a node setting can cost: its warm nodes (and headroom) all the time."""
+    headroom, min_nodes = setting
+    return warm_node_cost(ev.scenario, min_nodes=min_nodes, pods=headroom + floor)
 
 
 def search_nodes(ev: Evaluator, best: Candidate, *, lower: int, floor: int) -> None:
