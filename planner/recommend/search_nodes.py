@@ -40,14 +40,13 @@ How it stays at a few dozen simulations:
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING
 
 from planner.nodes import pods_per_node
 from planner.recommend.evaluate import ready_words
-from planner.recommend.search_steps import cost_key, search_target, settle
+from planner.recommend.search_steps import broken_pairs, cost_key, search_target, settle
 
 if TYPE_CHECKING:
     from planner.recommend.evaluate import Candidate, Evaluator
@@ -181,27 +180,32 @@ def settle_all(
         chosen = min(better, key=cost_key)
 
 
+def _node_setting(i: int) -> Callable[[Candidate], int]:
+    """Candidate → its node setting i (0 headroom_pods, 1 min_nodes)."""
+    return lambda c: c.nodes[i] if c.nodes is not None else 0
+
+
+def _same_but_node(other: int) -> Callable[[Candidate], Hashable | None]:
+    """The group of candidates with the same replica settings and node setting `other`."""
+    return lambda c: None if c.nodes is None else (*c.key, c.nodes[other])
+
+
 def node_monotone_violations(candidates: Sequence[Candidate]) -> list[str]:
     """Evaluated points breaking the node stage's assumption: more headroom_pods (or min_nodes),
     all else equal, giving a higher 503 rate or turning a pass into a failure."""
     out: list[str] = []
     for i, name in enumerate(("headroom_pods", "min_nodes")):
-        groups: dict[tuple[object, ...], list[Candidate]] = {}
-        for c in candidates:
-            if c.nodes is not None:
-                groups.setdefault((*c.key, c.nodes[1 - i]), []).append(c)
-        for (m, top, t, other), group in groups.items():
-            group.sort(key=lambda c: c.nodes[i] if c.nodes is not None else 0)
-            for lo, hi in itertools.pairwise(group):
-                assert lo.nodes is not None and hi.nodes is not None
-                r_lo, r_hi = lo.summary.values["rate_503"], hi.summary.values["rate_503"]
-                if (lo.meets_slo and not hi.meets_slo) or r_hi > r_lo + 1e-12:
-                    out.append(
-                        f"min {m}, max {top}, target {t:g}, "
-                        f"{'min_nodes' if i == 0 else 'headroom_pods'} {other}: {name} "
-                        f"{hi.nodes[i]} gives rate_503 {r_hi:.4g} but {lo.nodes[i]} gives "
-                        f"{r_lo:.4g}"
-                    )
+        pairs = broken_pairs(candidates, value=_node_setting(i), group=_same_but_node(1 - i))
+        for lo, hi in pairs:
+            assert lo.nodes is not None and hi.nodes is not None
+            m, top, t = lo.key
+            r_lo, r_hi = lo.summary.values["rate_503"], hi.summary.values["rate_503"]
+            out.append(
+                f"min {m}, max {top}, target {t:g}, "
+                f"{'min_nodes' if i == 0 else 'headroom_pods'} {lo.nodes[1 - i]}: {name} "
+                f"{hi.nodes[i]} gives rate_503 {r_hi:.4g} but {lo.nodes[i]} gives "
+                f"{r_lo:.4g}"
+            )
     return out
 
 

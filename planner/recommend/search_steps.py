@@ -8,7 +8,8 @@ the minimality check that `settle` performs.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from planner.formulas import max_replicas_rule
@@ -162,34 +163,56 @@ def cost_key(c: Candidate) -> tuple[float, float, int, float, int, int]:
     )  # fmt: skip
 
 
+def broken_pairs(
+    candidates: Sequence[Candidate],
+    *,
+    value: Callable[[Candidate], int],
+    group: Callable[[Candidate], Hashable | None],
+) -> list[tuple[Candidate, Candidate]]:
+    """Pairs (lo, hi) of evaluated candidates that break a monotone assumption: within one
+    `group` (None: left out), neighbours by `value` where the higher value gives a higher 503
+    rate or turns a pass into a failure. Groups in order of first appearance."""
+    groups: dict[Hashable, list[Candidate]] = {}
+    for c in candidates:
+        key = group(c)
+        if key is not None:
+            groups.setdefault(key, []).append(c)
+    out: list[tuple[Candidate, Candidate]] = []
+    for members in groups.values():
+        members.sort(key=value)
+        for lo, hi in itertools.pairwise(members):
+            r_lo, r_hi = lo.summary.values["rate_503"], hi.summary.values["rate_503"]
+            if (lo.meets_slo and not hi.meets_slo) or r_hi > r_lo + 1e-12:
+                out.append((lo, hi))
+    return out
+
+
+def _same_but(fixed: str) -> Callable[[Candidate], Hashable]:
+    """The group of candidates with the same target, `fixed` setting and node settings."""
+    return lambda c: (c.target_utilization, getattr(c, fixed), c.nodes)
+
+
 def monotone_violations(candidates: Sequence[Candidate]) -> list[str]:
     """Evaluated points that break the search's monotone assumptions, in words.
 
     More min_replicas (same target and max) or more max_replicas (same target and min) must
     never give a higher 503 rate, nor turn a pass into a failure.
     """
+
+    def verdict(c: Candidate) -> str:
+        return "passes" if c.meets_slo else "fails"
+
     out: list[str] = []
     for setting, other in (("min_replicas", "max"), ("max_replicas", "min")):
-        groups: dict[tuple[float, int, tuple[int, int] | None], list[Candidate]] = {}
-        for c in candidates:
-            fixed = c.max_replicas if setting == "min_replicas" else c.min_replicas
-            groups.setdefault((c.target_utilization, fixed, c.nodes), []).append(c)
-        for (target, fixed, nodes), group in groups.items():
+        fixed = "max_replicas" if setting == "min_replicas" else "min_replicas"
+        pairs = broken_pairs(candidates, value=attrgetter(setting), group=_same_but(fixed))
+        for lo, hi in pairs:
+            nodes = lo.nodes
             at = "" if nodes is None else f", headroom_pods {nodes[0]}, min_nodes {nodes[1]}"
-            group.sort(
-                key=lambda c: c.min_replicas if setting == "min_replicas" else c.max_replicas
+            r_lo, r_hi = lo.summary.values["rate_503"], hi.summary.values["rate_503"]
+            out.append(
+                f"target {lo.target_utilization:g}, {other} {getattr(lo, fixed)}{at}: {setting} "
+                f"{getattr(hi, setting)} gives rate_503 {r_hi:.4g} ({verdict(hi)}) but "
+                f"{getattr(lo, setting)} gives {r_lo:.4g} ({verdict(lo)})"
             )
-            for lo, hi in itertools.pairwise(group):
-                r_lo, r_hi = lo.summary.values["rate_503"], hi.summary.values["rate_503"]
-                if (lo.meets_slo and not hi.meets_slo) or r_hi > r_lo + 1e-12:
-                    v_lo, v_hi = (
-                        (lo.min_replicas, hi.min_replicas)
-                        if setting == "min_replicas"
-                        else (lo.max_replicas, hi.max_replicas)
-                    )
-                    out.append(
-                        f"target {target:g}, {other} {fixed}{at}: {setting} {v_hi} gives rate_503 "
-                        f"{r_hi:.4g} ({'passes' if hi.meets_slo else 'fails'}) but {v_lo} gives "
-                        f"{r_lo:.4g} ({'passes' if lo.meets_slo else 'fails'})"
-                    )
     return out
