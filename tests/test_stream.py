@@ -188,6 +188,31 @@ def test_empty_logs_are_refused_by_the_chunked_reader(
         read_log_chunked(path, PRESETS["appinsights"], chunk_rows=2)
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("missing.csv", None, "log file not found"),
+        ("bad.csv", "timestamp,duration\n2026-11-30T09:00:00Z,abc\n", "line 2"),
+    ],
+)
+def test_a_refused_log_leaves_no_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str | None, message: str
+) -> None:
+    import tempfile
+
+    from planner.fit import open_log
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=message):
+        open_log(path, PRESETS["appinsights"])
+    assert list(scratch.glob("planner-log-*")) == []
+
+
 # ------------------------------------------------------------ reductions while reading
 
 PRODUCTION = {

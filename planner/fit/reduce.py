@@ -164,10 +164,12 @@ def summarise_log(
     import tempfile
 
     rng = np.random.default_rng(0) if rng is None else rng
+    # Open the log before making the temporary folder: a missing file raises here and
+    # leaves nothing behind.
+    chunks = LogChunks(path, columns, chunk_rows=chunk_rows)
     temporary = trace_path is None
     if trace_path is None:
         trace_path = Path(tempfile.mkdtemp(prefix="planner-log-")) / "arrivals.npy"
-    chunks = LogChunks(path, columns, chunk_rows=chunk_rows)
     writer = NpyWriter(trace_path)
     try:
         acc = _Accumulator(rng, keep_rows)
