@@ -508,3 +508,22 @@ def test_the_sweep_cache_key_tracks_an_npy_trace_by_its_contents(tmp_path: Path)
     np.save(tmp_path / "t.npy", np.arange(0.0, 50.0, 0.25))
     rewritten = cache_key(scenario_from_dict(base, source="x", base_dir=tmp_path), 1)
     assert first == again != rewritten
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "status", "instance"),
+    [
+        ("timestamp,duration", "2026-11-30T09:00:00Z,12", False, False),
+        ("timestamp,duration,resultCode", "2026-11-30T09:00:00Z,12,200", True, False),
+        ("timestamp,duration,cloud_RoleInstance", "2026-11-30T09:00:00Z,12,pod-1", False, True),
+    ],
+)
+def test_a_log_and_its_summary_say_alike_which_columns_it_has(
+    tmp_path: Path, header: str, row: str, status: bool, instance: bool
+) -> None:
+    path = tmp_path / "l.csv"
+    path.write_text(f"{header}\n{row}\n{row}\n", encoding="utf-8")
+    log = read_log(path, PRESETS["appinsights"])
+    summary, _ = summarise_log(path, PRESETS["appinsights"])
+    assert (log.has_status, log.has_instance) == (status, instance)
+    assert (summary.has_status, summary.has_instance) == (status, instance)

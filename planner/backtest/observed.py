@@ -38,15 +38,7 @@ MINUTE_COLUMNS = (
 
 def comparable(log: RequestLog | LogSummary) -> bool:
     """True when the log observed something to compare: statuses or latencies."""
-    return _has_status(log) or log.observed_latency
-
-
-def _has_status(log: RequestLog | LogSummary) -> bool:
-    return log.has_status if isinstance(log, LogSummary) else log.status is not None
-
-
-def _has_instance(log: RequestLog | LogSummary) -> bool:
-    return log.has_instance if isinstance(log, LogSummary) else log.instance is not None
+    return log.has_status or log.observed_latency
 
 
 def _status(log: RequestLog) -> np.ndarray:
@@ -78,7 +70,7 @@ def measurement(log: RequestLog | LogSummary, log_minutes: pd.DataFrame) -> Meas
             }
         )
     replicas = None
-    if _has_instance(log):
+    if log.has_instance:
         n = log_minutes["instances"].to_numpy(dtype=np.float64)
         zeros = np.zeros_like(n)
         replicas = pd.DataFrame(
@@ -86,7 +78,7 @@ def measurement(log: RequestLog | LogSummary, log_minutes: pd.DataFrame) -> Meas
              "queued": zeros, "busy": zeros, "desired": n}
         )  # fmt: skip
         notes.append("observed replicas: distinct instances serving in each minute")
-    if not _has_status(log):
+    if not log.has_status:
         notes.append("the log has no status column: every request counted as answered (200)")
     if not log.observed_latency:
         notes.append("request times derived from tokens: the latency comparison is not observed")
@@ -115,7 +107,7 @@ def compare_observed(
     # The load test's notes about its own load generator and /stats polling do not apply
     # to a production log (its arrivals are the schedule; instances come from the log).
     kept = tuple(n for n in validation.notes if not n.startswith(_LOAD_TEST_NOTES))
-    if not _has_instance(log):
+    if not log.has_instance:
         kept += ("replicas over time unknown: the log has no instance column",)
     return replace(validation, notes=kept)
 
@@ -176,7 +168,7 @@ def _observed_minutes(
         served = (status != 503) & (status != 0)
         p95 = pd.Series(log.duration_s[served]).groupby(minute[served]).quantile(0.95)
         out["observed_p95_s"] = p95.reindex(range(n_min)).to_numpy()
-    if log.instance is not None:
+    if log.has_instance:
         pm = log_minutes["instances"].reindex(range(n_min))
         out["observed_instances"] = pm.to_numpy()
     return out
