@@ -527,3 +527,51 @@ def test_a_log_and_its_summary_say_alike_which_columns_it_has(
     summary, _ = summarise_log(path, PRESETS["appinsights"])
     assert (log.has_status, log.has_instance) == (status, instance)
     assert (summary.has_status, summary.has_instance) == (status, instance)
+
+
+def test_fit_streams_the_arrivals_into_the_trace_file_beside_the_scenario(
+    production_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+    from planner.fit import build, reduce
+
+    def no_copy(*args: object) -> None:
+        raise AssertionError(f"the arrivals were copied: {args}")
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(build.shutil, "copyfile", no_copy)
+    runner = CliRunner()
+    args = ["fit", str(production_log), "--preset", "appinsights", "--out"]
+    whole = runner.invoke(app, [*args, str(tmp_path / "w" / "f.yaml")])
+    monkeypatch.setattr(reduce, "KEEP_ROWS", 1000)  # this log is "long" now
+    streamed = runner.invoke(app, [*args, str(tmp_path / "s" / "f.yaml")])
+    smooth = runner.invoke(app, [*args, str(tmp_path / "p" / "f.yaml"), "--smooth"])
+    assert whole.exit_code == streamed.exit_code == smooth.exit_code == 0, streamed.stderr
+    files = {d: sorted(p.name for p in (tmp_path / d).iterdir()) for d in ("w", "s", "p")}
+    assert "f.arrivals.npy" not in files["w"] and "f.arrivals.csv" in files["w"]
+    assert "f.arrivals.npy" in files["s"]
+    assert not any(n.startswith("f.arrivals") for n in files["p"])  # phases, no trace
+    trace = np.load(tmp_path / "s" / "f.arrivals.npy")
+    assert trace.size == read_log(production_log, PRESETS["appinsights"]).requests
+    assert list(scratch.glob("planner-log-*")) == []
+
+
+def test_a_fit_refused_mid_log_leaves_no_trace_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    rows = [f"2026-11-30T09:00:{s:02d}Z,12" for s in range(50)] + ["2026-11-30T09:01:00Z,abc"]
+    path = tmp_path / "l.csv"
+    path.write_text("timestamp,duration\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "o" / "f.yaml"
+    args = ["fit", str(path), "--preset", "appinsights", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "line 52" in result.stderr, result.stderr
+    assert not (tmp_path / "o" / "f.arrivals.npy").exists()
