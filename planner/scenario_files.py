@@ -1,4 +1,4 @@
-"""Files a scenario points at: request traces and samples of seconds, read as CSV.
+"""Files a scenario points at: request traces (CSV, or a .npy of times) and samples of seconds.
 
 Paths are relative to the scenario file's directory. Every problem is a rule error of the
 field that named the file (`traffic.trace`, `service.request_time_s.file`) with the file, the
@@ -17,8 +17,16 @@ from typing import Any
 import numpy as np
 
 from planner.scenario_base import MAX_SECONDS, fail
+from planner.traffic import Traffic
 
-__all__ = ["MAX_FILE_BYTES", "MAX_SAMPLES", "read_samples", "read_trace", "resolve_file"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_SAMPLES",
+    "read_npy_trace",
+    "read_samples",
+    "read_trace",
+    "resolve_file",
+]
 
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a trace or samples file larger than this is refused
 MAX_SAMPLES = 1_000_000  # values in one empirical distribution
@@ -124,6 +132,25 @@ def _read_trace(file: Path, sub: str, _stamp: tuple[int, int]) -> tuple[str, np.
 def read_trace(file: Path, sub: str) -> tuple[str, np.ndarray]:
     """("times", timestamps) from a `t_s` column or ("counts", per-second) from `second,count`."""
     return _read_trace(file, sub, _stamp(file))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_npy_trace(file: Path, arrivals: str, _stamp: tuple[int, int]) -> Traffic:
+    return Traffic(arrivals=arrivals, trace_file=str(file), trace_name=str(file))
+
+
+def read_npy_trace(file: Path, arrivals: str, sub: str) -> Traffic:
+    """A file-backed trace of a float64 .npy of arrival times, checked and counted once.
+
+    A search rebuilds its scenario for every candidate, and a day's file takes about a
+    second to read through: the Traffic is kept per version of the file, as the CSV traces
+    are. A refused file is a rule error of `sub` with the reason.
+    """
+    stamp = _stamp(file)
+    try:
+        return _read_npy_trace(file, arrivals, stamp)
+    except (ValueError, OSError) as exc:
+        raise fail(f": {exc}", sub=sub) from None
 
 
 @functools.lru_cache(maxsize=16)

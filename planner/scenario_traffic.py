@@ -16,7 +16,6 @@ simulation and the load test share.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -35,7 +34,7 @@ from planner.scenario_base import (
     shown,
     spec_field,
 )
-from planner.scenario_files import read_trace, resolve_file
+from planner.scenario_files import read_npy_trace, read_trace, resolve_file
 from planner.traffic import Phase, Traffic
 
 __all__ = ["MAX_PHASES", "TRAFFIC_SOURCES", "PhaseSpec", "TrafficIn", "TrafficSpec"]
@@ -105,11 +104,7 @@ class TrafficSpec:
             return Traffic(arrivals=self.arrivals, pattern=phases)
         file = resolve_file(self.trace, "trace", context.get("base_dir"))
         if file.suffix.lower() == ".npy":
-            stat = file.stat()
-            try:
-                traffic = _npy_traffic(str(file), self.arrivals, stat.st_mtime_ns, stat.st_size)
-            except (ValueError, OSError) as exc:
-                raise fail(f": {exc}", sub="trace") from None
+            traffic = read_npy_trace(file, self.arrivals, "trace")
             if traffic.total_duration_s == 0:
                 raise fail(f": {file} has no requests", sub="trace")
             return traffic
@@ -119,16 +114,6 @@ class TrafficSpec:
         if what == "times":
             return Traffic(arrivals=self.arrivals, trace_times_s=array, trace_name=str(file))
         return Traffic(arrivals=self.arrivals, trace_counts=array, trace_name=str(file))
-
-
-@functools.lru_cache(maxsize=8)
-def _npy_traffic(file: str, arrivals: str, _mtime_ns: int, _size: int) -> Traffic:
-    """A file-backed trace, checked and counted once per version of the file.
-
-    A search rebuilds its scenario for every candidate; a day's file takes about a second
-    to read through. A file rewritten since (another size or modification time) is read again.
-    """
-    return Traffic(arrivals=arrivals, trace_file=file, trace_name=file)
 
 
 class _TrafficField:

@@ -102,6 +102,16 @@ def test_undersized_settings_miss_the_slo_and_reproduce_the_log(
     assert observed["rate_503"]["measured"] > 0.001  # production did miss its SLO
     assert [r["settings"] for r in out["settings"]] == ["what you had"]
     assert sum(r["observed_requests"] for r in out["per_minute"]) == out["requests"]
+    # The observed instances of each minute, counted again from the CSV itself.
+    raw = pd.read_csv(production_log, keep_default_na=False)
+    stamps = pd.to_datetime(raw["timestamp"])
+    minute = ((stamps - stamps.iloc[0]).dt.total_seconds() // 60).astype(int)
+    named = raw["cloud_RoleInstance"] != ""
+    distinct = raw[named].groupby(minute[named])["cloud_RoleInstance"].nunique()
+    minutes = range(len(out["per_minute"]))
+    assert [r["observed_instances"] for r in out["per_minute"]] == [
+        distinct.get(m, 0) for m in minutes
+    ]
 
 
 def resimulate_chosen(bt: Backtest) -> bool | None:

@@ -188,6 +188,31 @@ def test_empty_logs_are_refused_by_the_chunked_reader(
         read_log_chunked(path, PRESETS["appinsights"], chunk_rows=2)
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("missing.csv", None, "log file not found"),
+        ("bad.csv", "timestamp,duration\n2026-11-30T09:00:00Z,abc\n", "line 2"),
+    ],
+)
+def test_a_refused_log_leaves_no_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str | None, message: str
+) -> None:
+    import tempfile
+
+    from planner.fit import open_log
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=message):
+        open_log(path, PRESETS["appinsights"])
+    assert list(scratch.glob("planner-log-*")) == []
+
+
 # ------------------------------------------------------------ reductions while reading
 
 PRODUCTION = {
@@ -483,3 +508,70 @@ def test_the_sweep_cache_key_tracks_an_npy_trace_by_its_contents(tmp_path: Path)
     np.save(tmp_path / "t.npy", np.arange(0.0, 50.0, 0.25))
     rewritten = cache_key(scenario_from_dict(base, source="x", base_dir=tmp_path), 1)
     assert first == again != rewritten
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "status", "instance"),
+    [
+        ("timestamp,duration", "2026-11-30T09:00:00Z,12", False, False),
+        ("timestamp,duration,resultCode", "2026-11-30T09:00:00Z,12,200", True, False),
+        ("timestamp,duration,cloud_RoleInstance", "2026-11-30T09:00:00Z,12,pod-1", False, True),
+    ],
+)
+def test_a_log_and_its_summary_say_alike_which_columns_it_has(
+    tmp_path: Path, header: str, row: str, status: bool, instance: bool
+) -> None:
+    path = tmp_path / "l.csv"
+    path.write_text(f"{header}\n{row}\n{row}\n", encoding="utf-8")
+    log = read_log(path, PRESETS["appinsights"])
+    summary, _ = summarise_log(path, PRESETS["appinsights"])
+    assert (log.has_status, log.has_instance) == (status, instance)
+    assert (summary.has_status, summary.has_instance) == (status, instance)
+
+
+def test_fit_streams_the_arrivals_into_the_trace_file_beside_the_scenario(
+    production_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+    from planner.fit import build, reduce
+
+    def no_copy(*args: object) -> None:
+        raise AssertionError(f"the arrivals were copied: {args}")
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(build.shutil, "copyfile", no_copy)
+    runner = CliRunner()
+    args = ["fit", str(production_log), "--preset", "appinsights", "--out"]
+    whole = runner.invoke(app, [*args, str(tmp_path / "w" / "f.yaml")])
+    monkeypatch.setattr(reduce, "KEEP_ROWS", 1000)  # this log is "long" now
+    streamed = runner.invoke(app, [*args, str(tmp_path / "s" / "f.yaml")])
+    smooth = runner.invoke(app, [*args, str(tmp_path / "p" / "f.yaml"), "--smooth"])
+    assert whole.exit_code == streamed.exit_code == smooth.exit_code == 0, streamed.stderr
+    files = {d: sorted(p.name for p in (tmp_path / d).iterdir()) for d in ("w", "s", "p")}
+    assert "f.arrivals.npy" not in files["w"] and "f.arrivals.csv" in files["w"]
+    assert "f.arrivals.npy" in files["s"]
+    assert not any(n.startswith("f.arrivals") for n in files["p"])  # phases, no trace
+    trace = np.load(tmp_path / "s" / "f.arrivals.npy")
+    assert trace.size == read_log(production_log, PRESETS["appinsights"]).requests
+    assert list(scratch.glob("planner-log-*")) == []
+
+
+def test_a_fit_refused_mid_log_leaves_no_trace_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    rows = [f"2026-11-30T09:00:{s:02d}Z,12" for s in range(50)] + ["2026-11-30T09:01:00Z,abc"]
+    path = tmp_path / "l.csv"
+    path.write_text("timestamp,duration\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "o" / "f.yaml"
+    args = ["fit", str(path), "--preset", "appinsights", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "line 52" in result.stderr, result.stderr
+    assert not (tmp_path / "o" / "f.arrivals.npy").exists()

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from planner.fit.logs import RequestLog
-from planner.fit.observed import instances_per_minute
 from planner.fit.reduce import LogSummary
 from planner.loadtest.compare import Measurement, Validation, compare
 from planner.simulate import Results
@@ -39,23 +38,19 @@ MINUTE_COLUMNS = (
 
 def comparable(log: RequestLog | LogSummary) -> bool:
     """True when the log observed something to compare: statuses or latencies."""
-    return _has_status(log) or log.observed_latency
-
-
-def _has_status(log: RequestLog | LogSummary) -> bool:
-    return log.has_status if isinstance(log, LogSummary) else log.status is not None
-
-
-def _has_instance(log: RequestLog | LogSummary) -> bool:
-    return log.has_instance if isinstance(log, LogSummary) else log.instance is not None
+    return log.has_status or log.observed_latency
 
 
 def _status(log: RequestLog) -> np.ndarray:
     return log.status if log.status is not None else np.full(log.requests, 200, dtype=np.int64)
 
 
-def measurement(log: RequestLog | LogSummary) -> Measurement:
-    """The log as one load-test measurement (no lag: production traffic is the schedule)."""
+def measurement(log: RequestLog | LogSummary, log_minutes: pd.DataFrame) -> Measurement:
+    """The log as one load-test measurement (no lag: production traffic is the schedule).
+
+    `log_minutes` is the log's per-minute table as the fit has it (`LogFit.per_minute`:
+    minute, t_s, requests[, instances]).
+    """
     notes = []
     if isinstance(log, LogSummary):
         sample = log.rows_sample
@@ -75,16 +70,15 @@ def measurement(log: RequestLog | LogSummary) -> Measurement:
             }
         )
     replicas = None
-    if _has_instance(log):
-        pm = log.per_minute if isinstance(log, LogSummary) else instances_per_minute(log)
-        n = pm["instances"].to_numpy(dtype=np.float64)
+    if log.has_instance:
+        n = log_minutes["instances"].to_numpy(dtype=np.float64)
         zeros = np.zeros_like(n)
         replicas = pd.DataFrame(
-            {"t_s": pm["t_s"], "ready": n, "starting": zeros, "draining": zeros,
+            {"t_s": log_minutes["t_s"], "ready": n, "starting": zeros, "draining": zeros,
              "queued": zeros, "busy": zeros, "desired": n}
         )  # fmt: skip
         notes.append("observed replicas: distinct instances serving in each minute")
-    if not _has_status(log):
+    if not log.has_status:
         notes.append("the log has no status column: every request counted as answered (200)")
     if not log.observed_latency:
         notes.append("request times derived from tokens: the latency comparison is not observed")
@@ -97,34 +91,42 @@ def measurement(log: RequestLog | LogSummary) -> Measurement:
     )
 
 
-def compare_observed(log: RequestLog | LogSummary, results: Results) -> Validation | None:
-    """The load test's verdict on the log against the simulation (None: nothing observed)."""
+def compare_observed(
+    log: RequestLog | LogSummary, results: Results, *, log_minutes: pd.DataFrame
+) -> Validation | None:
+    """The load test's verdict on the log against the simulation (None: nothing observed).
+
+    `log_minutes` is the log's per-minute table as the fit has it (`LogFit.per_minute`).
+    """
     if not comparable(log):
         return None
     # The logged arrivals are replayed as they are: every seed sends the same arrivals, so
     # the first one is the paired replication (the others spread only the request times).
     paired = int(results.summary["rep"].iloc[0])
-    validation = compare(replace(measurement(log), seed=paired), results)
+    validation = compare(replace(measurement(log, log_minutes), seed=paired), results)
     # The load test's notes about its own load generator and /stats polling do not apply
     # to a production log (its arrivals are the schedule; instances come from the log).
     kept = tuple(n for n in validation.notes if not n.startswith(_LOAD_TEST_NOTES))
-    if not _has_instance(log):
+    if not log.has_instance:
         kept += ("replicas over time unknown: the log has no instance column",)
     return replace(validation, notes=kept)
 
 
-def per_minute_frame(log: RequestLog | LogSummary, results: Results) -> pd.DataFrame:
+def per_minute_frame(
+    log: RequestLog | LogSummary, results: Results, *, log_minutes: pd.DataFrame
+) -> pd.DataFrame:
     """One row per minute of the log: observed and simulated requests, 503 rate, p95, replicas.
 
     Simulated values are means over the replications; the p95 is over served requests of the
     minute (all replications pooled) and needs the per-request table (`keep_requests`).
+    `log_minutes` is the log's per-minute table as the fit has it (`LogFit.per_minute`).
     """
     n_min = int(np.floor(log.span_s / 60.0)) + 1
     out = pd.DataFrame({"minute": np.arange(n_min)})
     if isinstance(log, LogSummary):
-        observed = _observed_minutes_streamed(log, n_min)
+        observed = _observed_minutes_streamed(log, log_minutes, n_min)
     else:
-        observed = _observed_minutes(log, n_min)
+        observed = _observed_minutes(log, log_minutes, n_min)
     for name, values in observed.items():
         out[name] = values
     tl = results.timeline.assign(minute=lambda d: (d["t_s"] // 60).astype(np.int64))
@@ -149,7 +151,9 @@ def per_minute_frame(log: RequestLog | LogSummary, results: Results) -> pd.DataF
     return out[list(MINUTE_COLUMNS)]
 
 
-def _observed_minutes(log: RequestLog, n_min: int) -> dict[str, np.ndarray]:
+def _observed_minutes(
+    log: RequestLog, log_minutes: pd.DataFrame, n_min: int
+) -> dict[str, np.ndarray]:
     minute = np.floor(log.t_s / 60.0).astype(np.int64)
     status = _status(log)
     count = np.bincount(minute, minlength=n_min)
@@ -164,14 +168,16 @@ def _observed_minutes(log: RequestLog, n_min: int) -> dict[str, np.ndarray]:
         served = (status != 503) & (status != 0)
         p95 = pd.Series(log.duration_s[served]).groupby(minute[served]).quantile(0.95)
         out["observed_p95_s"] = p95.reindex(range(n_min)).to_numpy()
-    if log.instance is not None:
-        pm = instances_per_minute(log)["instances"].reindex(range(n_min))
+    if log.has_instance:
+        pm = log_minutes["instances"].reindex(range(n_min))
         out["observed_instances"] = pm.to_numpy()
     return out
 
 
-def _observed_minutes_streamed(log: LogSummary, n_min: int) -> dict[str, np.ndarray]:
-    count = log.per_minute["requests"].to_numpy()[:n_min]
+def _observed_minutes_streamed(
+    log: LogSummary, log_minutes: pd.DataFrame, n_min: int
+) -> dict[str, np.ndarray]:
+    count = log_minutes["requests"].to_numpy()[:n_min]
     n503 = log.minute_503[:n_min]
     out = {
         "observed_requests": count,
@@ -182,5 +188,5 @@ def _observed_minutes_streamed(log: LogSummary, n_min: int) -> dict[str, np.ndar
         "observed_instances": np.full(n_min, np.nan),
     }
     if log.has_instance:
-        out["observed_instances"] = log.per_minute["instances"].to_numpy()[:n_min]
+        out["observed_instances"] = log_minutes["instances"].to_numpy()[:n_min]
     return out

@@ -96,8 +96,8 @@ def run_backtest(
         keep = log.observed_latency and isinstance(log, RequestLog)
         results = run(scenario, seed_list, keep_requests=keep, processes=processes)
         had = summarise(results)
-        validation = compare_observed(log, results)
-        per_minute = per_minute_frame(log, results)
+        validation = compare_observed(log, results, log_minutes=fit.per_minute)
+        per_minute = per_minute_frame(log, results, log_minutes=fit.per_minute)
         found: SearchResult | None = None
         note = ""
         if not search:

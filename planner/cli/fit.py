@@ -151,17 +151,28 @@ def fit(
     ] = TableOrJson.table,
 ) -> None:
     """Fit a scenario to a request log: its arrivals, request times, statuses and replicas."""
-    from planner.fit import fit_log, open_log, write_scenario
+    from planner.fit import LogSummary, fit_log, open_log, write_scenario
     from planner.scenario import load_scenario
 
     cols = columns_from_options(
         preset, timestamp, duration, duration_unit, status, instance,
         per_context_token_s, per_generated_token_s,
     )  # fmt: skip
-    log = open_log(logs, cols, sort=sort)
     name = out.name.removesuffix(".yaml").removesuffix(".yml")
-    result = fit_log(log, name=name, smooth=smooth)
-    written = write_scenario(result, out)
+    # A long log's arrivals stream straight into the trace file the scenario reads, so
+    # write_scenario has no copy to make; a short log or a --smooth fit leaves none there.
+    trace = out.with_name(f"{name}.arrivals.npy")
+    log = open_log(logs, cols, sort=sort, trace_path=trace)
+    streamed = isinstance(log, LogSummary)
+    try:
+        result = fit_log(log, name=name, smooth=smooth)
+        written = write_scenario(result, out)
+    except BaseException:
+        if streamed:
+            trace.unlink(missing_ok=True)
+        raise
+    if streamed and trace not in written:
+        trace.unlink(missing_ok=True)
     # What was written must load (a ScenarioError here would be a bug); doubtful settings warn.
     with_warnings(lambda: load_scenario(out))
     if plot is not None:

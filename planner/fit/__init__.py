@@ -1,7 +1,9 @@
 """From a production request log to a scenario: `open_log`, `fit_log`, `write_scenario`.
 
-`open_log` reads a short log whole (`read_log`) and streams a long one into a `LogSummary`
-(`summarise_log`); `fit_log` and `planner.backtest.run_backtest` take either.
+`open_log` streams every log a chunk at a time into a `LogSummary` (`summarise_log`); a
+short log's chunks are also joined into the `RequestLog` that `read_log` gives, and that is
+returned instead. Only `sort=True` (`planner fit --sort`) reads the log whole with
+`read_log`. `fit_log` and `planner.backtest.run_backtest` take either.
 
 Used by `planner fit` and `planner backtest`; see docs/fit.md.
 """

@@ -58,6 +58,16 @@ class RequestLog:
         """Seconds from the first to the last arrival."""
         return float(self.t_s[-1]) if self.t_s.size else 0.0
 
+    @property
+    def has_status(self) -> bool:
+        """True when the log has a status column (as `LogSummary.has_status`)."""
+        return self.status is not None
+
+    @property
+    def has_instance(self) -> bool:
+        """True when the log has an instance column (as `LogSummary.has_instance`)."""
+        return self.instance is not None
+
 
 def detect_format(path: Path) -> str:
     """ "parquet", "jsonl", "json" or "csv", from the file's first bytes (extension if empty)."""

@@ -122,19 +122,29 @@ def histogram_quantile(hist: np.ndarray, q: float) -> np.ndarray:
 
 
 def open_log(
-    path: str | Path, columns: Columns, *, sort: bool = False, keep_rows: int | None = None
+    path: str | Path,
+    columns: Columns,
+    *,
+    sort: bool = False,
+    keep_rows: int | None = None,
+    trace_path: Path | None = None,
 ) -> RequestLog | LogSummary:
     """The log whole when it has at most `keep_rows` (KEEP_ROWS) requests, else its summary.
 
     A short log gets exactly `read_log`'s `RequestLog` (and so the whole-log fit and
     backtest); a long one never has its rows in memory. `sort` needs every row at once:
-    the log is then read whole by `read_log`.
+    the log is then read whole by `read_log`. `trace_path` is where a long log's arrivals
+    .npy goes (default a temporary folder); a short log returned whole leaves no file there.
     """
     if sort:
         return read_log(path, columns, sort=True)
     limit = KEEP_ROWS if keep_rows is None else keep_rows
-    summary, log = summarise_log(path, columns, keep_rows=limit)
-    return summary if log is None else log
+    summary, log = summarise_log(path, columns, keep_rows=limit, trace_path=trace_path)
+    if log is None:
+        return summary
+    if trace_path is not None:
+        trace_path.unlink(missing_ok=True)
+    return log
 
 
 def summarise_log(
@@ -151,8 +161,8 @@ def summarise_log(
     Args:
         path: the log (CSV, JSON Lines, JSON or Parquet).
         columns: which columns hold what.
-        trace_path: where the arrivals .npy goes; default a temporary folder removed when
-            the summary is garbage-collected.
+        trace_path: where the arrivals .npy goes (removed again if the log is refused);
+            default a temporary folder removed when the summary is garbage-collected.
         chunk_rows: rows parsed at a time.
         keep_rows: return the `RequestLog` too when the log has at most this many requests.
         rng: the samples' random stream (default `np.random.default_rng(0)`).
@@ -164,10 +174,12 @@ def summarise_log(
     import tempfile
 
     rng = np.random.default_rng(0) if rng is None else rng
+    # Open the log before making the temporary folder: a missing file raises here and
+    # leaves nothing behind.
+    chunks = LogChunks(path, columns, chunk_rows=chunk_rows)
     temporary = trace_path is None
     if trace_path is None:
         trace_path = Path(tempfile.mkdtemp(prefix="planner-log-")) / "arrivals.npy"
-    chunks = LogChunks(path, columns, chunk_rows=chunk_rows)
     writer = NpyWriter(trace_path)
     try:
         acc = _Accumulator(rng, keep_rows)
@@ -178,6 +190,8 @@ def summarise_log(
         writer.fh.close()
         if temporary:
             shutil.rmtree(trace_path.parent, ignore_errors=True)
+        else:
+            trace_path.unlink(missing_ok=True)  # half written, without its header
         raise
     writer.close()
     summary, log = acc.finish(chunks, columns, trace_path)
