@@ -67,20 +67,17 @@ def build_cluster(nodes: Nodes, service: Service) -> Cluster:
 
 
 def split_phases(
-    *,
-    requested_s: float,
-    placement: Placement,
-    node_added_s: float,
-    node_ready_s: float,
-    ready_s: float,
+    *, requested_s: float, placement: Placement, ready_s: float
 ) -> tuple[float, float, float, float]:
     """One replica's time to ready as (waiting for a node, node provisioning, image pull, cold
     start) seconds, in the order of PHASES.
 
     The provisioning part is the time, within its Pending wait, that the node it landed on was
-    being provisioned; the rest of the wait is "waiting".
+    being provisioned (its added and Ready times come with the placement); the rest of the wait
+    is "waiting".
     """
     pending = placement.placed_s - requested_s
+    node_added_s, node_ready_s = placement.node_added_s, placement.node_ready_s
     provisioning = min(pending, max(0.0, node_ready_s - max(requested_s, node_added_s)))
     return (
         pending - provisioning,
@@ -106,7 +103,6 @@ class NodeLayer:
         self.requested_s: dict[int, float] = {}
         self.placements: dict[int, Placement] = {}
         self.ready_s: dict[int, float] = {}
-        self._node_times = {n.node_id: (n.added_s, n.ready_s) for n in self.cluster.nodes}
         self._price_per_hour = nodes.price_per_hour
         self.peak_nodes = len(self.cluster.nodes)
         self._node_area, self._t_area = 0.0, 0.0
@@ -178,7 +174,6 @@ class NodeLayer:
                 self._node_changes += 1
             self.peak_nodes = max(self.peak_nodes, len(self.cluster.nodes))
             for node in added:
-                self._node_times[node.node_id] = (node.added_s, node.ready_s)
                 self._env.process(self._ready_at(node.ready_s))
             yield self._env.timeout(self.scan_interval_s)
 
@@ -192,14 +187,8 @@ class NodeLayer:
         the node it landed on was being provisioned; the rest of the wait is "waiting"."""
         out: dict[int, tuple[float, float, float, float]] = {}
         for rid, ready in self.ready_s.items():
-            p = self.placements[rid]
-            added, node_ready = self._node_times[p.node_id]
             out[rid] = split_phases(
-                requested_s=self.requested_s[rid],
-                placement=p,
-                node_added_s=added,
-                node_ready_s=node_ready,
-                ready_s=ready,
+                requested_s=self.requested_s[rid], placement=self.placements[rid], ready_s=ready
             )
         return out
 

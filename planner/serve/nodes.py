@@ -64,7 +64,6 @@ class ServeNodes:
         self.scan_interval_s = float(nodes.autoscaler.scan_interval_s)
         self._next_scan_s = 0.0
         self._last_tick_s = -math.inf
-        self._node_times = {n.node_id: (n.added_s, n.ready_s) for n in self.cluster.nodes}
         self.peak_nodes = len(self.cluster.nodes)
         self.requested_s: dict[int, float] = {}
         self.placements: dict[int, Placement] = {}
@@ -114,8 +113,7 @@ class ServeNodes:
         if self._became_ready(now):
             placed += self.cluster.node_ready(now, self._sample_pull)
         if now >= self._next_scan_s - _EPS_S:
-            for node in self.cluster.scan(now, self._sample_provision):
-                self._node_times[node.node_id] = (node.added_s, node.ready_s)
+            self.cluster.scan(now, self._sample_provision)
             self.peak_nodes = max(self.peak_nodes, len(self.cluster.nodes))
             behind = math.floor((now - self._next_scan_s) / self.scan_interval_s + _EPS_S)
             self._next_scan_s += (behind + 1) * self.scan_interval_s
@@ -173,13 +171,10 @@ class ServeNodes:
         placement = self.placements.get(rid)
         if placement is None:
             return out
-        added, node_ready = self._node_times[placement.node_id]
         ready = self.ready_s.get(rid)
         split = split_phases(
             requested_s=self.requested_s[rid],
             placement=placement,
-            node_added_s=added,
-            node_ready_s=node_ready,
             ready_s=placement.start_s if ready is None else ready,
         )
         for name, value in zip(PHASES, split, strict=True):
