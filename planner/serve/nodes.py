@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from planner.model_nodes import PHASES, build_cluster, split_phases
+from planner.model_nodes import PHASES, build_cluster, phase_stats, split_phases
 
 if TYPE_CHECKING:
     import numpy as np
@@ -197,11 +197,8 @@ class ServeNodes:
         """The /stats `nodes` document: counts, each node, and each phase's mean and max."""
         c = self.cluster
         done = [self.phases(rid) for rid in self.ready_s if rid in self.placements]
-        phases: dict[str, float | None] = {}
-        for name in PHASES:
-            values = [float(d[f"{name}_s"] or 0.0) for d in done]
-            phases[f"{name}_mean_s"] = round(sum(values) / len(values), 6) if values else None
-            phases[f"{name}_max_s"] = round(max(values), 6) if values else None
+        rows = [[float(d[f"{name}_s"] or 0.0) for name in PHASES] for d in done]
+        phases = {k: _round(v) for k, v in phase_stats(rows, empty=None).items()}
         return {
             "vm_size": self.spec.vm_size,
             "nodes_ready": c.ready_nodes(now),
