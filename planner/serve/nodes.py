@@ -193,10 +193,27 @@ class ServeNodes:
             "phases": self.phases(rid),
         }
 
+    def ready_rows(self) -> list[dict[str, Any]]:
+        """One row per replica that became ready, in the order they did, whether it still runs
+        or was stopped or scaled away since: its id, node, request and ready times, and phases.
+        """
+        return [
+            {
+                "id": rid,
+                "node": self.placements[rid].node_id,
+                "requested_s": _round(self.requested_s[rid]),
+                "ready_at_s": _round(self.ready_s[rid]),
+                **self.phases(rid),
+            }
+            for rid in self.ready_s
+            if rid in self.placements
+        ]
+
     def summary(self, now: float) -> dict[str, Any]:
-        """The /stats `nodes` document: counts, each node, and each phase's mean and max."""
+        """The /stats `nodes` document: counts, each node, each phase's mean and max, and the
+        rows they are taken over (`ready_replicas`, one per replica that became ready)."""
         c = self.cluster
-        done = [self.phases(rid) for rid in self.ready_s if rid in self.placements]
+        done = self.ready_rows()
         rows = [[float(d[f"{name}_s"] or 0.0) for name in PHASES] for d in done]
         phases = {k: _round(v) for k, v in phase_stats(rows, empty=None).items()}
         return {
@@ -220,6 +237,7 @@ class ServeNodes:
                 for n in c.nodes
             ],
             "phases": phases,
+            "ready_replicas": done,
         }
 
 
