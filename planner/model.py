@@ -290,8 +290,9 @@ class Model:
         out = self._output()
         if self._nodes is not None:
             rows = [r + n for r, n in zip(out.timeline, self._nodes.timeline, strict=True)]
-            stats = self._nodes.stats(self._warm, self._dur)
-            replicas = self._nodes.replica_rows()
+            phases = self._nodes.phases()  # split once, for the summary and the replica rows
+            stats = self._nodes.stats(self._warm, self._dur, phases)
+            replicas = self._nodes.replica_rows(phases)
             out = dataclasses.replace(out, nodes=stats, timeline=rows, replicas=replicas)
         return out
 

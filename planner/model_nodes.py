@@ -10,8 +10,8 @@ placed_s, start_s), with `node_s` the part of the wait spent on a node still pro
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Generator, Iterable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import simpy
@@ -28,8 +28,11 @@ __all__ = [
     "PHASES",
     "NodeLayer",
     "build_cluster",
+    "phase_stats",
     "split_phases",
 ]
+
+_T = TypeVar("_T", float, None)
 
 PHASES = ("node_wait", "node_provisioning", "image_pull", "cold_start")
 """The phases of a replica's time to ready, in order (summary keys `<phase>_mean_s`/`_max_s`)."""
@@ -67,20 +70,17 @@ def build_cluster(nodes: Nodes, service: Service) -> Cluster:
 
 
 def split_phases(
-    *,
-    requested_s: float,
-    placement: Placement,
-    node_added_s: float,
-    node_ready_s: float,
-    ready_s: float,
+    *, requested_s: float, placement: Placement, ready_s: float
 ) -> tuple[float, float, float, float]:
     """One replica's time to ready as (waiting for a node, node provisioning, image pull, cold
     start) seconds, in the order of PHASES.
 
     The provisioning part is the time, within its Pending wait, that the node it landed on was
-    being provisioned; the rest of the wait is "waiting".
+    being provisioned (its added and Ready times come with the placement); the rest of the wait
+    is "waiting".
     """
     pending = placement.placed_s - requested_s
+    node_added_s, node_ready_s = placement.node_added_s, placement.node_ready_s
     provisioning = min(pending, max(0.0, node_ready_s - max(requested_s, node_added_s)))
     return (
         pending - provisioning,
@@ -88,6 +88,19 @@ def split_phases(
         placement.start_s - placement.placed_s,
         ready_s - placement.start_s,
     )
+
+
+def phase_stats(rows: Iterable[Sequence[float]], *, empty: _T) -> dict[str, float | _T]:
+    """Each phase's mean and max over `rows` (one per replica, in the order of PHASES), as the
+    summary keys `<phase>_mean_s` and `<phase>_max_s`; `empty` for both when there is no row
+    (the simulator's summary says 0.0, the local deployment's /stats None)."""
+    rows = list(rows)
+    out: dict[str, float | _T] = {}
+    for i, name in enumerate(PHASES):
+        values = [r[i] for r in rows]
+        out[f"{name}_mean_s"] = sum(values) / len(values) if values else empty
+        out[f"{name}_max_s"] = max(values) if values else empty
+    return out
 
 
 class NodeLayer:
@@ -106,7 +119,6 @@ class NodeLayer:
         self.requested_s: dict[int, float] = {}
         self.placements: dict[int, Placement] = {}
         self.ready_s: dict[int, float] = {}
-        self._node_times = {n.node_id: (n.added_s, n.ready_s) for n in self.cluster.nodes}
         self._price_per_hour = nodes.price_per_hour
         self.peak_nodes = len(self.cluster.nodes)
         self._node_area, self._t_area = 0.0, 0.0
@@ -178,7 +190,6 @@ class NodeLayer:
                 self._node_changes += 1
             self.peak_nodes = max(self.peak_nodes, len(self.cluster.nodes))
             for node in added:
-                self._node_times[node.node_id] = (node.added_s, node.ready_s)
                 self._env.process(self._ready_at(node.ready_s))
             yield self._env.timeout(self.scan_interval_s)
 
@@ -192,36 +203,37 @@ class NodeLayer:
         the node it landed on was being provisioned; the rest of the wait is "waiting"."""
         out: dict[int, tuple[float, float, float, float]] = {}
         for rid, ready in self.ready_s.items():
-            p = self.placements[rid]
-            added, node_ready = self._node_times[p.node_id]
             out[rid] = split_phases(
-                requested_s=self.requested_s[rid],
-                placement=p,
-                node_added_s=added,
-                node_ready_s=node_ready,
-                ready_s=ready,
+                requested_s=self.requested_s[rid], placement=self.placements[rid], ready_s=ready
             )
         return out
 
-    def replica_rows(self) -> list[tuple[int, float, float, float, float, float, float]]:
-        """Rows of NODE_REPLICA_COLUMNS, in replica order: the per-replica view of `phases`."""
+    def replica_rows(
+        self, phases: dict[int, tuple[float, float, float, float]] | None = None
+    ) -> list[tuple[int, float, float, float, float, float, float]]:
+        """Rows of NODE_REPLICA_COLUMNS, in replica order: the per-replica view of `phases`
+        (computed here unless the caller already has them)."""
+        split = self.phases() if phases is None else phases
         return [
-            (rid, self.requested_s[rid], self.ready_s[rid], *split)
-            for rid, split in sorted(self.phases().items())
+            (rid, self.requested_s[rid], self.ready_s[rid], *row)
+            for rid, row in sorted(split.items())
         ]
 
-    def stats(self, warmup_s: float, duration_s: float) -> dict[str, float]:
+    def stats(
+        self,
+        warmup_s: float,
+        duration_s: float,
+        phases: dict[int, tuple[float, float, float, float]] | None = None,
+    ) -> dict[str, float]:
         """The summary keys of the node layer: peak_nodes, node_seconds over the statistics
-        window, cost (when a price is given) and each phase's mean and max time to ready."""
+        window, cost (when a price is given) and each phase's mean and max time to ready
+        (0.0 when no replica became ready), over `phases` (computed here unless given)."""
         seconds = self.node_seconds(duration_s) - self._node_area_at_warmup
         out: dict[str, float] = {"peak_nodes": self.peak_nodes, "node_seconds": seconds}
         if self._price_per_hour is not None:
             out["cost"] = seconds / 3600.0 * self._price_per_hour
-        rows = list(self.phases().values())
-        for i, name in enumerate(PHASES):
-            values = [r[i] for r in rows] or [0.0]
-            out[f"{name}_mean_s"] = sum(values) / len(values)
-            out[f"{name}_max_s"] = max(values)
+        split = self.phases() if phases is None else phases
+        out.update(phase_stats(split.values(), empty=0.0))
         return out
 
     def start_sampling(self, n_sec: int) -> None:

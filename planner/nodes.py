@@ -90,12 +90,18 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """Where a replica landed and when its cold start may begin (after any image pull)."""
+    """Where a replica landed and when its cold start may begin (after any image pull).
+
+    It also carries its node's added and Ready times (fixed when the node is added), so that a
+    replica's phases can be split from its placement alone, after the node is gone.
+    """
 
     replica: int
     node_id: int
     placed_s: float
     start_s: float  # placed_s, or when the node's image pull ends
+    node_added_s: float
+    node_ready_s: float
 
 
 class Cluster:
@@ -231,7 +237,14 @@ class Cluster:
         self._where[replica] = node
         if node.image_ready_s is None:
             node.image_ready_s = now + pull_s()
-        return Placement(replica, node.node_id, now, max(now, node.image_ready_s))
+        return Placement(
+            replica,
+            node.node_id,
+            now,
+            max(now, node.image_ready_s),
+            node_added_s=node.added_s,
+            node_ready_s=node.ready_s,
+        )
 
     def _place_headroom(self, now: float) -> bool:
         node = self._free_node(now)

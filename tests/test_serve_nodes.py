@@ -268,3 +268,67 @@ def test_an_update_cannot_change_the_node_pool(tmp_path: Any) -> None:
         assert answer.status_code == 400
         assert "the node pool" in json.loads(answer.body)["error"]
     assert router.supervisor.generation == 0
+
+
+def test_a_replica_scaled_away_stays_in_the_measured_node_table() -> None:
+    """The per-replica node table of the load test counts the replicas the phase means count.
+
+    Replica 1 becomes ready on the initial node and is scaled away before the last /stats
+    poll, so the router's replica_list no longer has it; it is still one of the replicas whose
+    phases make the means and maxima, so it is a row of the table too.
+    """
+    from planner.loadtest.calibrate import platform_times
+
+    nodes = _nodes()
+    for rid in (0, 1):
+        nodes.request(rid, 0.0)
+    nodes.mark_ready(0, 2.0)
+    nodes.mark_ready(1, 3.0)
+    nodes.release(1, 10.0)
+    after = {
+        "nodes": nodes.summary(10.0),
+        # /stats lists the replicas alive at the poll, as the router does
+        "replica_list": [{"id": 0, **nodes.replica_doc(0)}],
+    }
+    measured = platform_times({}, after).nodes
+    assert measured is not None
+    assert measured["phases"]["cold_start_max_s"] == 3.0  # replica 1 counts in the maxima
+    table = {r["id"]: r for r in measured["replicas"]}
+    assert sorted(table) == [0, 1]
+    assert (table[1]["node"], table[1]["ready_at_s"], table[1]["cold_start_s"]) == (0, 3.0, 3.0)
+    assert table[0]["cold_start_s"] == 2.0
+
+
+def test_a_roll_fails_at_once_when_no_node_can_come(tmp_path: Any) -> None:
+    """A roll's surge replica Pending on a full pool at max_nodes gets no node while the old
+    replicas wait for it: the roll fails with that reason (its start budget, which begins when
+    the process starts, never began), and the cluster forgets the Pending replica."""
+    import shutil
+
+    from planner.loadtest.run import EXAMPLE_SCORE
+    from planner.serve.config import ServeConfig
+    from planner.serve.pool import Replica
+    from planner.serve.router import Router
+
+    file = tmp_path / "dep.yaml"
+    file.write_text(
+        "deployment: {autoscaler: none, replicas: 2}\nservice: {cpu: 1, memory_gb: 1}\n"
+        "nodes: {cpu: 2, memory_gb: 8, min_nodes: 1, max_nodes: 1, initial_nodes: 1}\n"
+    )
+    deployment, service, pool = load_serve_settings(file)
+    config = ServeConfig(
+        score_path=EXAMPLE_SCORE, deployment=deployment, service=service, nodes=pool,
+        log_dir=tmp_path, start_timeout_s=0.5,
+    )  # fmt: skip
+    sup = Router(config).supervisor
+    shutil.rmtree(sup._models_root, ignore_errors=True)
+    assert sup.nodes is not None
+    cluster = sup.nodes.cluster
+    for rid in (100, 101):  # the two old replicas fill the one node's two slots
+        assert cluster.request(rid, 0.0, lambda: 0.0) is not None
+    sup.replicas.append(Replica(100, slots=1))
+
+    result = asyncio.run(sup.roll())
+    assert result["ok"] is False and result["replaced"] == 0
+    assert "no node can come" in result["error"]
+    assert cluster.pending_pods() == 0 and len(cluster.nodes) == 1

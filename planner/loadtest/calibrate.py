@@ -84,11 +84,9 @@ def platform_times(before: dict[str, Any], after: dict[str, Any]) -> PlatformTim
     busy_s = float(after.get("busy_seconds", 0.0)) - float(before.get("busy_seconds", 0.0))
     nodes = None
     if "nodes" in after:
-        replicas = [
-            {"id": r["id"], "node": r.get("node"), "requested_s": r.get("requested_s"),
-             "ready_at_s": r.get("ready_at_s"), **(r.get("phases") or {})}
-            for r in after.get("replica_list", [])
-        ]  # fmt: skip
+        # The rows the phase means and maxima are taken over: every replica that became ready,
+        # also one scaled away before the last poll (the replica_list has only live ones).
+        replicas = [dict(r) for r in after["nodes"].get("ready_replicas") or []]
         nodes = {
             "phases": dict(after["nodes"].get("phases") or {}),
             "peak_nodes": after["nodes"].get("peak_nodes"),

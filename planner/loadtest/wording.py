@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from planner.model_nodes import PHASES
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -119,7 +121,7 @@ def node_note(nodes: dict[str, Any], summary: pd.DataFrame) -> str:
     """
     phases = nodes.get("phases") or {}
     parts = [f"peak {nodes.get('peak_nodes')} measured vs {_mean(summary, 'peak_nodes')} predicted"]
-    for phase in ("node_wait", "node_provisioning", "image_pull", "cold_start"):
+    for phase in PHASES:
         key = f"{phase}_max_s"
         value = phases.get(key)
         shown = "n/a" if value is None else f"{value:.3g} s"

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from planner.model_nodes import PHASES, build_cluster, split_phases
+from planner.model_nodes import PHASES, build_cluster, phase_stats, split_phases
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,7 +64,6 @@ class ServeNodes:
         self.scan_interval_s = float(nodes.autoscaler.scan_interval_s)
         self._next_scan_s = 0.0
         self._last_tick_s = -math.inf
-        self._node_times = {n.node_id: (n.added_s, n.ready_s) for n in self.cluster.nodes}
         self.peak_nodes = len(self.cluster.nodes)
         self.requested_s: dict[int, float] = {}
         self.placements: dict[int, Placement] = {}
@@ -114,8 +113,7 @@ class ServeNodes:
         if self._became_ready(now):
             placed += self.cluster.node_ready(now, self._sample_pull)
         if now >= self._next_scan_s - _EPS_S:
-            for node in self.cluster.scan(now, self._sample_provision):
-                self._node_times[node.node_id] = (node.added_s, node.ready_s)
+            self.cluster.scan(now, self._sample_provision)
             self.peak_nodes = max(self.peak_nodes, len(self.cluster.nodes))
             behind = math.floor((now - self._next_scan_s) / self.scan_interval_s + _EPS_S)
             self._next_scan_s += (behind + 1) * self.scan_interval_s
@@ -173,13 +171,10 @@ class ServeNodes:
         placement = self.placements.get(rid)
         if placement is None:
             return out
-        added, node_ready = self._node_times[placement.node_id]
         ready = self.ready_s.get(rid)
         split = split_phases(
             requested_s=self.requested_s[rid],
             placement=placement,
-            node_added_s=added,
-            node_ready_s=node_ready,
             ready_s=placement.start_s if ready is None else ready,
         )
         for name, value in zip(PHASES, split, strict=True):
@@ -198,15 +193,29 @@ class ServeNodes:
             "phases": self.phases(rid),
         }
 
+    def ready_rows(self) -> list[dict[str, Any]]:
+        """One row per replica that became ready, in the order they did, whether it still runs
+        or was stopped or scaled away since: its id, node, request and ready times, and phases.
+        """
+        return [
+            {
+                "id": rid,
+                "node": self.placements[rid].node_id,
+                "requested_s": _round(self.requested_s[rid]),
+                "ready_at_s": _round(self.ready_s[rid]),
+                **self.phases(rid),
+            }
+            for rid in self.ready_s
+            if rid in self.placements
+        ]
+
     def summary(self, now: float) -> dict[str, Any]:
-        """The /stats `nodes` document: counts, each node, and each phase's mean and max."""
+        """The /stats `nodes` document: counts, each node, each phase's mean and max, and the
+        rows they are taken over (`ready_replicas`, one per replica that became ready)."""
         c = self.cluster
-        done = [self.phases(rid) for rid in self.ready_s if rid in self.placements]
-        phases: dict[str, float | None] = {}
-        for name in PHASES:
-            values = [float(d[f"{name}_s"] or 0.0) for d in done]
-            phases[f"{name}_mean_s"] = round(sum(values) / len(values), 6) if values else None
-            phases[f"{name}_max_s"] = round(max(values), 6) if values else None
+        done = self.ready_rows()
+        rows = [[float(d[f"{name}_s"] or 0.0) for name in PHASES] for d in done]
+        phases = {k: _round(v) for k, v in phase_stats(rows, empty=None).items()}
         return {
             "vm_size": self.spec.vm_size,
             "nodes_ready": c.ready_nodes(now),
@@ -228,6 +237,7 @@ class ServeNodes:
                 for n in c.nodes
             ],
             "phases": phases,
+            "ready_replicas": done,
         }
 
 

@@ -210,6 +210,11 @@ class Router:
         states = Counter(r.state.value for r in sup.replicas)
         # "pending" (waiting for a node) exists only with a node pool
         shown = [s for s in State if s is not State.PENDING or sup.nodes is not None]
+        nodes = sup.nodes
+        replica_list = [
+            r.summary() if nodes is None else {**r.summary(), **nodes.replica_doc(r.id)}
+            for r in sup.replicas
+        ]  # with a node pool, each replica's node and phases too
         doc: dict[str, Any] = {
             "uptime_s": round(time.monotonic() - self.t_start, 3),
             "replicas": {s.value: states.get(s.value, 0) for s in shown},
@@ -224,13 +229,11 @@ class Router:
             "crash_loop": any(r.crash_loop for r in sup.replicas),
             "replica_starts": sup.started_total,
             "replica_start_s": sup.start_times.summary(),
-            "replica_list": [r.summary() for r in sup.replicas],
+            "replica_list": replica_list,
             "log_dir": str(self.config.log_dir),
         }
-        if sup.nodes is not None:
-            nodes = sup.nodes
+        if nodes is not None:
             doc["nodes"] = nodes.summary(nodes.now())
-            doc["replica_list"] = [{**r.summary(), **nodes.replica_doc(r.id)} for r in sup.replicas]
         return doc
 
     async def stats(self, request: Request) -> Response:

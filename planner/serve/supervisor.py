@@ -116,6 +116,8 @@ class Supervisor:
         self.start_times = StartTimes()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._procs: dict[int, asyncio.subprocess.Process] = {}
+        # monotonic time each replica's first process start began (after any node wait)
+        self._started_at: dict[int, float] = {}
         self._next_id = 0
         self._rng = np.random.default_rng(config.seed)
         self._control: asyncio.Task[None] | None = None
@@ -209,6 +211,7 @@ class Supervisor:
         try:
             if self.nodes is not None:
                 await self._wait_for_node(replica, self.nodes)
+            self._started_at[replica.id] = time.monotonic()
             while not replica.stopping:
                 if replica.failures:
                     replica.state = State.BACKOFF
@@ -230,6 +233,7 @@ class Supervisor:
                 self.replicas.remove(replica)
                 self.stopped_total += 1
             self._tasks.pop(replica.id, None)
+            self._started_at.pop(replica.id, None)
 
     async def _wait_for_node(self, replica: Replica, nodes: ServeNodes) -> None:
         """Pending until the cluster gives the replica a node, then through its image pull."""
@@ -372,6 +376,12 @@ class Supervisor:
         are served by whichever replica frees first, so none is dropped. If a new replica fails
         to start (crash loop, or not ready within `timeout_s`, default the start budget), it is
         stopped, the remaining old replicas keep serving, and the result says why.
+
+        With a node pool the start budget begins when the new replica's process starts, as a
+        Kubernetes startup probe's does: its wait for a node (Pending, node provisioning, image
+        pull) is not part of it. It waits for a node as long as one can come; when none can
+        (the pool is at max_nodes, none is provisioning, and an old replica leaves only after
+        the new one is ready), the roll fails at once.
         """
         self.generation += 1
         generation = self.generation
@@ -384,10 +394,17 @@ class Supervisor:
                 if replica.stopping:
                     continue
                 new = self.launch()
-                deadline = time.monotonic() + limit_s
                 while new.state is not State.READY:
-                    if new.crash_loop or time.monotonic() > deadline or new.stopping:
-                        error = new.last_error or f"not ready after {limit_s:g} s"
+                    started = self._started_at.get(new.id)
+                    late = started is not None and time.monotonic() > started + limit_s
+                    stuck = self._no_node_can_come(new)
+                    if new.crash_loop or late or new.stopping or stuck:
+                        reason = (
+                            "no node can come for the new replica (the pool is at max_nodes)"
+                            if stuck
+                            else f"not ready after {limit_s:g} s"
+                        )
+                        error = new.last_error or reason
                         await self.stop(new)
                         return {"ok": False, "generation": generation, "replaced": replaced,
                                 "failed_replica": new.id, "error": error}  # fmt: skip
@@ -397,6 +414,14 @@ class Supervisor:
         finally:
             self.rolling = False
         return {"ok": True, "generation": generation, "replaced": replaced}
+
+    def _no_node_can_come(self, replica: Replica) -> bool:
+        """Replica Pending on a pool at max_nodes with no node provisioning: no node will come."""
+        nodes = self.nodes
+        if nodes is None or replica.id not in nodes.cluster.pending:
+            return False
+        c = nodes.cluster
+        return len(c.nodes) >= c.max_nodes and c.provisioning_nodes(nodes.now()) == 0
 
     async def _control_loop(self) -> None:
         interval_s = float(self.policy.interval_s)
