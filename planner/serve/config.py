@@ -46,7 +46,8 @@ class ServeConfig:
 
     `backoff_base_s` and `backoff_cap_s` set the CrashLoopBackOff delays of a replica whose
     start fails (10 s, 20 s, 40 s ... capped at 300 s, like Kubernetes); tests shorten them.
-    `start_timeout_s` is the start budget (Azure ML's probe budget is 310 s): a replica not ready
+    `start_timeout_s` is the start budget (Azure ML's probe budget is 310 s), counted from the
+    replica's process start (after any wait for a node and its image pull): a replica not ready
     by then is killed and counted as a failed start. `drain_timeout_s` bounds the wait for
     in-flight requests when a replica is scaled down or the server stops.
 
