@@ -29,6 +29,7 @@ __all__ = [
     "NodeLayer",
     "build_cluster",
     "phase_stats",
+    "slots_per_node",
     "split_phases",
 ]
 
@@ -47,18 +48,26 @@ NODE_REPLICA_COLUMNS = ("replica", "requested_s", "ready_s", *(f"{p}_s" for p in
 """One row per replica that became ready: when it was requested and ready, and its phases."""
 
 
-def build_cluster(nodes: Nodes, service: Service) -> Cluster:
-    """The `Cluster` of a `nodes:` block for pods of `service`'s size (simulator and serve)."""
-    size = {
+def _sizes(nodes: Nodes, service: Service) -> dict[str, float]:
+    return {
         "node_cpu": nodes.cpu,
         "node_memory_gb": nodes.memory_gb,
         "pod_cpu": service.cpu,
         "pod_memory_gb": service.memory_gb,
     }
+
+
+def slots_per_node(nodes: Nodes, service: Service) -> int:
+    """How many replicas of `service`'s size one node of the pool holds (`pods_per_node`)."""
+    return pods_per_node(max_pods=nodes.max_pods, **_sizes(nodes, service))
+
+
+def build_cluster(nodes: Nodes, service: Service) -> Cluster:
+    """The `Cluster` of a `nodes:` block for pods of `service`'s size (simulator and serve)."""
     a = nodes.autoscaler
     return Cluster(
-        slots_per_node=pods_per_node(max_pods=nodes.max_pods, **size),
-        pod_share=pod_share(**size),
+        slots_per_node=slots_per_node(nodes, service),
+        pod_share=pod_share(**_sizes(nodes, service)),
         min_nodes=nodes.min_nodes,
         max_nodes=nodes.max_nodes,
         initial_nodes=nodes.initial_nodes,

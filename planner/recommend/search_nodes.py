@@ -44,7 +44,7 @@ import math
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING
 
-from planner.nodes import pods_per_node
+from planner import model_nodes
 from planner.recommend.evaluate import ready_words
 from planner.recommend.search_steps import broken_pairs, cost_key, search_target, settle
 
@@ -67,13 +67,9 @@ MAX_HEADROOM_SETTINGS = 3  # one node's worth, the middle, all the spike needs
 
 
 def slots_per_node(scenario: Scenario) -> int:
-    """How many replicas one node of the scenario's pool holds (`planner.nodes.pods_per_node`)."""
-    nodes, svc = scenario.nodes, scenario.service
-    assert nodes is not None
-    return pods_per_node(
-        node_cpu=nodes.cpu, node_memory_gb=nodes.memory_gb, max_pods=nodes.max_pods,
-        pod_cpu=svc.cpu, pod_memory_gb=svc.memory_gb,
-    )  # fmt: skip
+    """How many replicas one node of the scenario's pool holds."""
+    assert scenario.nodes is not None
+    return model_nodes.slots_per_node(scenario.nodes, scenario.service)
 
 
 def node_settings(ev: Evaluator, best: Candidate) -> list[tuple[int, int]]:
